@@ -1,0 +1,35 @@
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Logger } from '@shepherd/core/logger';
+import { runChecks, type Check } from '@shepherd/clients/health';
+import { installErrorHandling } from './errors.ts';
+
+export interface ApiDeps {
+  logger: Logger;
+  /** Each dependency /readyz proves reachable. */
+  readiness: Check[];
+}
+
+export function buildApp(deps: ApiDeps): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: deps.logger,
+    bodyLimit: 1024 * 1024,
+    requestIdHeader: 'x-request-id',
+    genReqId: () => randomUUID(),
+    disableRequestLogging: false,
+  });
+  installErrorHandling(app);
+  app.addHook('onSend', async (request, reply) => {
+    void reply.header('x-request-id', request.id);
+  });
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+
+  app.get('/readyz', async (_request, reply) => {
+    const checks = await runChecks(deps.readiness);
+    const ready = checks.every((check) => check.ok);
+    return reply.status(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', checks });
+  });
+
+  return app;
+}
