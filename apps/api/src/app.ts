@@ -16,7 +16,6 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
     bodyLimit: 1024 * 1024,
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
-    disableRequestLogging: false,
   });
   installErrorHandling(app);
   app.addHook('onSend', async (request, reply) => {

@@ -1,0 +1,48 @@
+import { createKafka } from '@shepherd/clients/kafka';
+import { createS3 } from '@shepherd/clients/s3';
+import { connectTemporal } from '@shepherd/clients/temporal';
+import { kafkaCheck, mlflowCheck, postgresCheck, s3Check, temporalCheck } from '@shepherd/clients/checks';
+import type { Check } from '@shepherd/clients/health';
+import { runMain } from '@shepherd/core/env';
+import { createLogger } from '@shepherd/core/logger';
+import { createDb } from '@shepherd/db/client';
+import { migrate } from '@shepherd/db/migrate';
+import { buildApp } from './app.ts';
+import { loadApiEnv } from './env.ts';
+
+runMain('api', async () => {
+  const env = loadApiEnv();
+  const logger = createLogger('api', env.LOG_LEVEL);
+  const database = await createDb({ databaseUrl: env.DATABASE_URL, dataDir: env.PGLITE_DATA_DIR, logger });
+  await migrate(database.db).catch((err: unknown) => {
+    throw new Error(`database migration failed (${database.kind}): ${err instanceof Error ? err.message : String(err)}`);
+  });
+  const temporal = await connectTemporal({ address: env.TEMPORAL_ADDRESS, namespace: env.TEMPORAL_NAMESPACE });
+  const kafka = createKafka({ brokers: env.KAFKA_BROKERS, clientId: 'shepherd-api', retries: 0 });
+
+  const readiness: Check[] = [
+    postgresCheck(() => database.ping(), database.kind),
+    temporalCheck(temporal.connection),
+    kafkaCheck(kafka),
+  ];
+  if (env.S3_ENDPOINT) {
+    const s3 = createS3({
+      endpoint: env.S3_ENDPOINT,
+      region: env.S3_REGION,
+      accessKeyId: env.AWS_ACCESS_KEY_ID,
+      secretAccessKey: env.AWS_SECRET_ACCESS_KEY,
+    });
+    readiness.push(s3Check(s3, env.S3_BUCKET));
+  }
+  if (env.MLFLOW_TRACKING_URI) readiness.push(mlflowCheck(env.MLFLOW_TRACKING_URI));
+
+  const app = buildApp({ logger, readiness });
+  const close = async () => {
+    await app.close();
+    await temporal.connection.close();
+    await database.close();
+  };
+  process.once('SIGINT', () => void close());
+  process.once('SIGTERM', () => void close());
+  await app.listen({ host: env.API_HOST, port: env.API_PORT });
+});

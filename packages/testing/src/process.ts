@@ -1,0 +1,36 @@
+import { spawn } from 'node:child_process';
+import { resolve } from 'node:path';
+
+const repoRoot = resolve(import.meta.dirname, '../../..');
+const tsx = resolve(repoRoot, 'node_modules/.bin/tsx');
+
+export interface ExitResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs one of our entry points as a real process, as an operator would, and collects what it printed. */
+export function runEntryPoint(
+  entry: string,
+  env: Record<string, string>,
+  options: { timeoutMs?: number; args?: string[] } = {},
+): Promise<ExitResult> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(tsx, [resolve(repoRoot, entry), ...(options.args ?? [])], {
+      cwd: repoRoot,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 30_000);
+    child.once('error', reject);
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      resolvePromise({ code, stdout, stderr });
+    });
+  });
+}
