@@ -1,0 +1,12 @@
+import { z } from 'zod';
+import { httpUrl, parseEnv } from '@shepherd/core/env';
+
+export const cliEnvSchema = z.object({
+  SHEPHERD_API_URL: httpUrl.default('http://127.0.0.1:8080'),
+  SHEPHERD_GATEWAY_URL: httpUrl.default('http://127.0.0.1:8081'),
+  SHEPHERD_DASHBOARD_URL: httpUrl.default('http://127.0.0.1:5173'),
+});
+
+export type CliEnv = z.infer<typeof cliEnvSchema>;
+
+export const loadCliEnv = (source?: Record<string, string | undefined>): CliEnv => parseEnv(cliEnvSchema, source);
