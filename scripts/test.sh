@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# The whole test suite on a fresh machine: installs dependencies, starts the real services
+# (infra/local), then lint, typecheck, unit and integration tests. Stops the services it started.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "installing npm dependencies"
+npm ci --no-audit --no-fund --loglevel=error
+
+step "starting the local stack (first run installs PostgreSQL, Kafka, MinIO, Temporal, MLflow)"
+started_stack=0
+if ! npm run --silent stack -- status >/dev/null 2>&1; then started_stack=1; fi
+npm run --silent stack -- up
+stop_stack() {
+  if [ "$started_stack" = 1 ] && [ "${SHEPHERD_KEEP_STACK:-0}" != 1 ]; then
+    step "stopping the services this run started (SHEPHERD_KEEP_STACK=1 keeps them)"
+    npm run --silent stack -- down || true
+  fi
+}
+trap stop_stack EXIT
+
+step "lint"
+npm run --silent lint
+
+step "typecheck"
+npm run --silent typecheck
+
+step "building the worker's workflow bundle"
+npm run --silent build -w @shepherd/worker
+
+step "tests (unit, then integration against the real services)"
+results=.state/test-results
+mkdir -p "$results"
+rm -f "$results"/*.json
+status=0
+npx vitest run --project unit --reporter=default --reporter=json --outputFile.json="$results/unit.json" || status=$?
+if [ "$status" = 0 ]; then
+  npx vitest run --project integration --reporter=default --reporter=json --outputFile.json="$results/integration.json" || status=$?
+fi
+node scripts/test-summary.mjs "$results/unit.json" "$results/integration.json"
+exit "$status"
