@@ -1,0 +1,4 @@
+export * from './schema/projects.ts';
+export * from './schema/registry.ts';
+export * from './schema/lineage.ts';
+export * from './schema/audit.ts';
