@@ -31,7 +31,13 @@ const children: { name: string; child: ChildProcess }[] = [];
 let stackWasRunning = false;
 let stopping = false;
 
-function startApp(name: string, command: string, args: string[], env: Record<string, string> = {}, cwd = repoRoot): void {
+function startApp(
+  name: string,
+  command: string,
+  args: string[],
+  env: Record<string, string> = {},
+  cwd = repoRoot,
+): void {
   mkdirSync(logsDir, { recursive: true });
   const out = openSync(join(logsDir, `${name}.log`), 'w');
   const child = spawn(command, args, {
@@ -57,10 +63,13 @@ async function waitFor(name: string, url: string, timeoutMs = 120_000): Promise<
       // not up yet
     }
     const entry = children.find((c) => c.name === name);
-    if (entry && entry.child.exitCode !== null) throw new Error(`${name} exited; see ${join(logsDir, `${name}.log`)}`);
+    if (entry && entry.child.exitCode !== null)
+      throw new Error(`${name} exited; see ${join(logsDir, `${name}.log`)}`);
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
-  throw new Error(`${name} did not answer ${url} within ${timeoutMs / 1000}s; see ${join(logsDir, `${name}.log`)}`);
+  throw new Error(
+    `${name} did not answer ${url} within ${timeoutMs / 1000}s; see ${join(logsDir, `${name}.log`)}`,
+  );
 }
 
 async function stopAll(): Promise<void> {
@@ -99,7 +108,10 @@ async function stopAll(): Promise<void> {
     ),
   );
   if (!stackWasRunning) await down(ctx);
-  else log('the stack was already running before the demo, so it is left running (npm run stack -- down stops it)');
+  else
+    log(
+      'the stack was already running before the demo, so it is left running (npm run stack -- down stops it)',
+    );
 }
 
 async function main(): Promise<void> {
@@ -119,10 +131,16 @@ async function main(): Promise<void> {
   startApp('api', tsx, ['apps/api/src/main.ts'], { API_PORT: String(ports.api) });
   startApp('worker', tsx, ['apps/worker/src/main.ts']);
   startApp('gateway', tsx, ['apps/gateway/src/main.ts'], { GATEWAY_PORT: String(ports.gateway) });
-  startApp('dashboard', join(repoRoot, 'node_modules/.bin/vite'), ['preview', '--logLevel', 'warn'], {
-    DASHBOARD_PORT: String(ports.dashboard),
-    SHEPHERD_API_URL: urls.api,
-  }, join(repoRoot, 'apps/dashboard'));
+  startApp(
+    'dashboard',
+    join(repoRoot, 'node_modules/.bin/vite'),
+    ['preview', '--logLevel', 'warn'],
+    {
+      DASHBOARD_PORT: String(ports.dashboard),
+      SHEPHERD_API_URL: urls.api,
+    },
+    join(repoRoot, 'apps/dashboard'),
+  );
   await Promise.all([
     waitFor('api', `${urls.api}/healthz`),
     waitFor('gateway', `${urls.gateway}/healthz`),

@@ -21,8 +21,9 @@ stop_stack() {
 }
 trap stop_stack EXIT
 
-step "lint"
+step "lint and formatting"
 npm run --silent lint
+npm run --silent format:check
 
 step "typecheck"
 npm run --silent typecheck

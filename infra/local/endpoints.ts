@@ -19,7 +19,7 @@ export const localStack = {
 } as const;
 
 /** The environment an app or test uses to reach the local stack. */
-export function localStackEnv(): Record<string, string> {
+export function localStackEnv() {
   const { postgres: pg, temporal, kafka, s3, mlflow } = localStack;
   return {
     DATABASE_URL: `postgres://${pg.user}:${pg.password}@${pg.host}:${pg.port}/${pg.database}`,

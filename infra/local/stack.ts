@@ -51,11 +51,14 @@ async function main(argv: string[]): Promise<number> {
       selectServices([name]);
       const file = logFile(ctx.stateDir, name);
       if (!existsSync(file)) throw new StackError(`no log yet for ${name} (${file})`);
-      const tail = spawn('tail', flags.includes('-f') ? ['-n', '100', '-f', file] : ['-n', '200', file], { stdio: 'inherit' });
+      const tail = spawn('tail', flags.includes('-f') ? ['-n', '100', '-f', file] : ['-n', '200', file], {
+        stdio: 'inherit',
+      });
       return await new Promise((resolve) => tail.once('close', (code) => resolve(code ?? 0)));
     }
     case 'env':
-      for (const [key, value] of Object.entries(localStackEnv())) process.stdout.write(`export ${key}=${value}\n`);
+      for (const [key, value] of Object.entries(localStackEnv()))
+        process.stdout.write(`export ${key}=${value}\n`);
       return 0;
     case undefined:
     case 'help':
@@ -74,7 +77,9 @@ main(process.argv.slice(2)).then(
     if (err instanceof StackError || err instanceof InstallError) {
       process.stderr.write(`[stack] error: ${err.message}\n`);
     } else {
-      process.stderr.write(`[stack] unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      process.stderr.write(
+        `[stack] unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+      );
     }
     process.exit(1);
   },

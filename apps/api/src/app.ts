@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger } from 'fastify';
 import type { Logger } from '@shepherd/core/logger';
 import { runChecks, type Check } from '@shepherd/clients/health';
+import type { ReadinessResponse } from '@shepherd/contracts/health';
 import { installErrorHandling } from './errors.ts';
 
 export interface ApiDeps {
@@ -10,9 +11,10 @@ export interface ApiDeps {
   readiness: Check[];
 }
 
-export function buildApp(deps: ApiDeps): FastifyInstance {
+export function buildApp(deps: ApiDeps) {
   const app = Fastify({
-    loggerInstance: deps.logger,
+    // Our pino and fastify's bundled pino types differ only nominally.
+    loggerInstance: deps.logger as FastifyBaseLogger,
     bodyLimit: 1024 * 1024,
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
@@ -27,7 +29,8 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
   app.get('/readyz', async (_request, reply) => {
     const checks = await runChecks(deps.readiness);
     const ready = checks.every((check) => check.ok);
-    return reply.status(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', checks });
+    const body: ReadinessResponse = { status: ready ? 'ready' : 'not_ready', checks };
+    return reply.status(ready ? 200 : 503).send(body);
   });
 
   return app;

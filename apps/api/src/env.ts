@@ -24,4 +24,5 @@ export const apiEnvSchema = z.object({
 
 export type ApiEnv = z.infer<typeof apiEnvSchema>;
 
-export const loadApiEnv = (source?: Record<string, string | undefined>): ApiEnv => parseEnv(apiEnvSchema, source);
+export const loadApiEnv = (source?: Record<string, string | undefined>): ApiEnv =>
+  parseEnv(apiEnvSchema, source);

@@ -4,7 +4,9 @@ import { ShepherdError, type ErrorCode } from '@shepherd/core/errors';
 /** Every error leaves as `{ error: { code, message, requestId } }`; the caller's mistakes are 4xx. */
 export function installErrorHandling(app: FastifyInstance): void {
   app.setNotFoundHandler((request, reply) => {
-    void reply.status(404).send(body('not_found', `no route for ${request.method} ${request.url}`, request.id));
+    void reply
+      .status(404)
+      .send(body('not_found', `no route for ${request.method} ${request.url}`, request.id));
   });
 
   app.setErrorHandler((err: FastifyError | ShepherdError | Error, request, reply) => {

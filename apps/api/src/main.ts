@@ -15,9 +15,14 @@ runMain('api', async () => {
   const logger = createLogger('api', env.LOG_LEVEL);
   const database = await createDb({ databaseUrl: env.DATABASE_URL, dataDir: env.PGLITE_DATA_DIR, logger });
   await migrate(database.db).catch((err: unknown) => {
-    throw new Error(`database migration failed (${database.kind}): ${err instanceof Error ? err.message : String(err)}`);
+    throw new Error(
+      `database migration failed (${database.kind}): ${err instanceof Error ? err.message : String(err)}`,
+    );
   });
-  const temporal = await connectTemporal({ address: env.TEMPORAL_ADDRESS, namespace: env.TEMPORAL_NAMESPACE });
+  const temporal = await connectTemporal({
+    address: env.TEMPORAL_ADDRESS,
+    namespace: env.TEMPORAL_NAMESPACE,
+  });
   const kafka = createKafka({ brokers: env.KAFKA_BROKERS, clientId: 'shepherd-api', retries: 0 });
 
   const readiness: Check[] = [

@@ -22,15 +22,25 @@ describe('api app', () => {
     });
     const response = await app.inject({ method: 'GET', url: '/readyz' });
     expect(response.statusCode).toBe(503);
-    const body = response.json<{ status: string; checks: { name: string; ok: boolean; detail?: string }[] }>();
+    const body = response.json<{
+      status: string;
+      checks: { name: string; ok: boolean; detail?: string }[];
+    }>();
     expect(body.status).toBe('not_ready');
-    expect(body.checks.find((check) => check.name === 'kafka')).toMatchObject({ ok: false, detail: 'connection refused' });
+    expect(body.checks.find((check) => check.name === 'kafka')).toMatchObject({
+      ok: false,
+      detail: 'connection refused',
+    });
     expect(body.checks.find((check) => check.name === 'postgres')).toMatchObject({ ok: true });
   });
 
   it('answers unknown routes with the error envelope and a request id', async () => {
     const app = buildApp({ logger, readiness: [] });
-    const response = await app.inject({ method: 'GET', url: '/v1/nope', headers: { 'x-request-id': 'req-123' } });
+    const response = await app.inject({
+      method: 'GET',
+      url: '/v1/nope',
+      headers: { 'x-request-id': 'req-123' },
+    });
     expect(response.statusCode).toBe(404);
     expect(response.json()).toEqual({
       error: { code: 'not_found', message: 'no route for GET /v1/nope', requestId: 'req-123' },

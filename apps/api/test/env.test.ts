@@ -10,7 +10,9 @@ describe('api config', () => {
   });
 
   it('names the variable when DATABASE_URL is malformed', () => {
-    expect(() => loadApiEnv({ DATABASE_URL: 'mysql//nope' })).toThrow(/DATABASE_URL: must be a URL like postgres:/);
+    expect(() => loadApiEnv({ DATABASE_URL: 'mysql//nope' })).toThrow(
+      /DATABASE_URL: must be a URL like postgres:/,
+    );
   });
 
   it('names every bad variable at once', () => {

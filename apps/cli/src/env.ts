@@ -9,4 +9,5 @@ export const cliEnvSchema = z.object({
 
 export type CliEnv = z.infer<typeof cliEnvSchema>;
 
-export const loadCliEnv = (source?: Record<string, string | undefined>): CliEnv => parseEnv(cliEnvSchema, source);
+export const loadCliEnv = (source?: Record<string, string | undefined>): CliEnv =>
+  parseEnv(cliEnvSchema, source);

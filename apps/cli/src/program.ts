@@ -14,7 +14,11 @@ export function buildProgram(): Command {
     .option('--json', 'print machine-readable JSON')
     .action(async (options: { json?: boolean }) => {
       const env = loadCliEnv();
-      const rows = await collectStatus({ api: env.SHEPHERD_API_URL, gateway: env.SHEPHERD_GATEWAY_URL, dashboard: env.SHEPHERD_DASHBOARD_URL });
+      const rows = await collectStatus({
+        api: env.SHEPHERD_API_URL,
+        gateway: env.SHEPHERD_GATEWAY_URL,
+        dashboard: env.SHEPHERD_DASHBOARD_URL,
+      });
       process.stdout.write(options.json ? `${JSON.stringify(rows, null, 2)}\n` : `${formatStatus(rows)}\n`);
       if (!rows.every((row) => row.ok)) process.exitCode = 3;
     });

@@ -1,4 +1,4 @@
-import type { CheckResult } from '@shepherd/clients/health';
+import { readinessResponse } from '@shepherd/contracts/health';
 
 export interface StatusRow {
   name: string;
@@ -10,7 +10,11 @@ export interface StatusRow {
  * Collects the health of the platform's own processes and, through the API's /readyz, of every
  * service the API depends on. An API that is down is itself a row, not a crash.
  */
-export async function collectStatus(urls: { api: string; gateway: string; dashboard: string }): Promise<StatusRow[]> {
+export async function collectStatus(urls: {
+  api: string;
+  gateway: string;
+  dashboard: string;
+}): Promise<StatusRow[]> {
   const [api, gateway, dashboard] = await Promise.all([
     probe(new URL('/readyz', urls.api)),
     probe(new URL('/healthz', urls.gateway)),
@@ -19,19 +23,35 @@ export async function collectStatus(urls: { api: string; gateway: string; dashbo
   const rows: StatusRow[] = [];
   if (api.reached) {
     rows.push({ name: 'api', ok: true, detail: urls.api });
-    const checks = (api.body as { checks?: CheckResult[] } | undefined)?.checks ?? [];
-    for (const check of checks) {
-      rows.push({ name: check.name, ok: check.ok, detail: check.ok ? `${check.latencyMs} ms` : (check.detail ?? 'failed') });
+    const parsed = readinessResponse.safeParse(api.body);
+    if (!parsed.success)
+      rows.push({ name: 'readiness', ok: false, detail: `unexpected /readyz answer (HTTP ${api.status})` });
+    for (const check of parsed.success ? parsed.data.checks : []) {
+      rows.push({
+        name: check.name,
+        ok: check.ok,
+        detail: check.ok ? `${check.latencyMs} ms` : (check.detail ?? 'failed'),
+      });
     }
   } else {
     rows.push({ name: 'api', ok: false, detail: `${urls.api}: ${api.error}` });
   }
-  rows.push({ name: 'gateway', ok: gateway.reached && gateway.status === 200, detail: gateway.error ?? urls.gateway });
-  rows.push({ name: 'dashboard', ok: dashboard.reached && dashboard.status === 200, detail: dashboard.error ?? urls.dashboard });
+  rows.push({
+    name: 'gateway',
+    ok: gateway.reached && gateway.status === 200,
+    detail: gateway.error ?? urls.gateway,
+  });
+  rows.push({
+    name: 'dashboard',
+    ok: dashboard.reached && dashboard.status === 200,
+    detail: dashboard.error ?? urls.dashboard,
+  });
   return rows;
 }
 
-async function probe(url: URL): Promise<{ reached: boolean; status?: number; body?: unknown; error?: string }> {
+async function probe(
+  url: URL,
+): Promise<{ reached: boolean; status?: number; body?: unknown; error?: string }> {
   try {
     const response = await fetch(url, { signal: AbortSignal.timeout(5000) });
     const text = await response.text();
@@ -50,5 +70,7 @@ async function probe(url: URL): Promise<{ reached: boolean; status?: number; bod
 
 export function formatStatus(rows: StatusRow[]): string {
   const width = Math.max(...rows.map((row) => row.name.length));
-  return rows.map((row) => `${row.ok ? 'ok  ' : 'DOWN'}  ${row.name.padEnd(width)}  ${row.detail}`).join('\n');
+  return rows
+    .map((row) => `${row.ok ? 'ok  ' : 'DOWN'}  ${row.name.padEnd(width)}  ${row.detail}`)
+    .join('\n');
 }

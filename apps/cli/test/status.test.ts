@@ -45,7 +45,11 @@ describe('shepherd status', () => {
 
   it('reports an unreachable API as a row rather than failing', async () => {
     const closedPort = await freePort();
-    const rows = await collectStatus({ api: `http://127.0.0.1:${closedPort}`, gateway: base, dashboard: base });
+    const rows = await collectStatus({
+      api: `http://127.0.0.1:${closedPort}`,
+      gateway: base,
+      dashboard: base,
+    });
     expect(rows[0]).toMatchObject({ name: 'api', ok: false });
     expect(rows[0]?.detail).toContain('ECONNREFUSED');
   });

@@ -7,7 +7,8 @@ interface Check {
   detail?: string;
 }
 
-type Readiness = { state: 'loading' } | { state: 'error'; message: string } | { state: 'loaded'; checks: Check[] };
+type Readiness =
+  { state: 'loading' } | { state: 'error'; message: string } | { state: 'loaded'; checks: Check[] };
 
 /** First page: is the platform up? Later pages (models, rollouts, lineage) build on the same API. */
 export function App() {
@@ -21,7 +22,8 @@ export function App() {
         const body = (await response.json()) as { checks: Check[] };
         if (!cancelled) setReadiness({ state: 'loaded', checks: body.checks });
       } catch (err) {
-        if (!cancelled) setReadiness({ state: 'error', message: err instanceof Error ? err.message : String(err) });
+        if (!cancelled)
+          setReadiness({ state: 'error', message: err instanceof Error ? err.message : String(err) });
       }
     };
     void load();
@@ -33,7 +35,9 @@ export function App() {
   }, []);
 
   return (
-    <main style={{ fontFamily: 'system-ui, sans-serif', maxWidth: 960, margin: '2rem auto', padding: '0 1rem' }}>
+    <main
+      style={{ fontFamily: 'system-ui, sans-serif', maxWidth: 960, margin: '2rem auto', padding: '0 1rem' }}
+    >
       <h1>Shepherd</h1>
       <p>Train, evaluate, roll out and watch ML models.</p>
       <h2>Platform health</h2>

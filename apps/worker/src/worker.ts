@@ -17,14 +17,19 @@ export interface StartWorkerOptions {
 
 export async function connectWorker(address: string): Promise<NativeConnection> {
   try {
-    return await NativeConnection.connect({ address, connectTimeout: 5000 });
+    return await NativeConnection.connect({ address });
   } catch (err) {
     const message = err instanceof Error ? err.message.split('\n')[0] : String(err);
-    throw new ShepherdError('upstream_unavailable', `cannot reach Temporal at ${address}: ${message}`, { cause: err });
+    throw new ShepherdError('upstream_unavailable', `cannot reach Temporal at ${address}: ${message}`, {
+      cause: err,
+    });
   }
 }
 
-export async function createWorker(connection: NativeConnection, options: StartWorkerOptions): Promise<Worker> {
+export async function createWorker(
+  connection: NativeConnection,
+  options: StartWorkerOptions,
+): Promise<Worker> {
   const workflowSource: Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> = options.workflowBundlePath
     ? { workflowBundle: { codePath: options.workflowBundlePath } }
     : { workflowsPath: require.resolve('./workflows/index.ts') };

@@ -41,7 +41,8 @@ describe('worker on the local Temporal', () => {
       expect(result).toEqual({ echoed: 'hello shepherd', worker: 'ping-test-worker' });
 
       const history = await client.workflow.getHandle(workflowId).fetchHistory();
-      const activityTasks = history.events?.filter((event) => event.activityTaskCompletedEventAttributes) ?? [];
+      const activityTasks =
+        history.events?.filter((event) => event.activityTaskCompletedEventAttributes) ?? [];
       expect(activityTasks).toHaveLength(1);
     } finally {
       await clientConnection.close();

@@ -1,5 +1,15 @@
 import { createHash } from 'node:crypto';
-import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chownSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
 import { userInfo } from 'node:os';
 import pg from 'pg';
@@ -13,7 +23,11 @@ const { host, port, user, password, database } = localStack.postgres;
 export function postgresRunAs(): { uid: number; gid: number } | undefined {
   if (process.getuid?.() !== 0) return undefined;
   const result = readPasswdEntry('postgres');
-  if (!result) throw new InstallError('postgres', 'running as root but there is no `postgres` user to run the server as');
+  if (!result)
+    throw new InstallError(
+      'postgres',
+      'running as root but there is no `postgres` user to run the server as',
+    );
   return result;
 }
 
@@ -69,7 +83,10 @@ export const postgres: ServiceDef = {
   async install(ctx) {
     if (binDir()) return;
     if (userInfo().uid !== 0) {
-      throw new InstallError('postgres', 'PostgreSQL server binaries not found; install them with `sudo apt-get install postgresql`');
+      throw new InstallError(
+        'postgres',
+        'PostgreSQL server binaries not found; install them with `sudo apt-get install postgresql`',
+      );
     }
     ctx.log('postgres: installing PostgreSQL from Debian packages (apt-get)');
     await run('apt-get', ['update', '-q']);
@@ -98,7 +115,17 @@ export const postgres: ServiceDef = {
     ctx.log(`postgres: initialising a cluster in ${dir}`);
     const result = await run(
       join(bin, 'initdb'),
-      ['-D', dir, '-U', user, `--pwfile=${pwfile}`, '--auth=scram-sha-256', '-E', 'UTF8', '--no-instructions'],
+      [
+        '-D',
+        dir,
+        '-U',
+        user,
+        `--pwfile=${pwfile}`,
+        '--auth=scram-sha-256',
+        '-E',
+        'UTF8',
+        '--no-instructions',
+      ],
       runAs ?? {},
     );
     rmSync(pwfile, { force: true });
@@ -136,7 +163,14 @@ export const postgres: ServiceDef = {
   },
   runAs: () => postgresRunAs(),
   async healthy() {
-    const client = new pg.Client({ host, port, user, password, database: 'postgres', connectionTimeoutMillis: 1000 });
+    const client = new pg.Client({
+      host,
+      port,
+      user,
+      password,
+      database: 'postgres',
+      connectionTimeoutMillis: 1000,
+    });
     try {
       await client.connect();
       await client.query('select 1');

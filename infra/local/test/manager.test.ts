@@ -21,7 +21,10 @@ describe('stack process tracking', () => {
   it('stops a started process and the children it forked', async () => {
     const dir = stateDir();
     // A parent that forks a child which ignores the parent's death: the group kill must reach it.
-    const record = startDetached(dir, 'forker', { command: 'sh', args: ['-c', 'sleep 300 & sleep 300; wait'] });
+    const record = startDetached(dir, 'forker', {
+      command: 'sh',
+      args: ['-c', 'sleep 300 & sleep 300; wait'],
+    });
     expect(isOurs(record)).toBe(true);
     expect(groupAlive(record.pid)).toBe(true);
 

@@ -24,20 +24,24 @@ function processesInGroups(groups: number[]): number[] {
 }
 
 describe('stack down', () => {
-  it('stops every process the stack started, and up brings the stack back', { timeout: 300_000 }, async () => {
-    const before = await status(ctx);
-    expect(before.every((service) => service.running && service.healthy)).toBe(true);
-    const groups = before.map((service) => service.pid!);
-    expect(processesInGroups(groups).length).toBeGreaterThanOrEqual(groups.length);
+  it(
+    'stops every process the stack started, and up brings the stack back',
+    { timeout: 300_000 },
+    async () => {
+      const before = await status(ctx);
+      expect(before.every((service) => service.running && service.healthy)).toBe(true);
+      const groups = before.map((service) => service.pid!);
+      expect(processesInGroups(groups).length).toBeGreaterThanOrEqual(groups.length);
 
-    await down(ctx);
+      await down(ctx);
 
-    expect(processesInGroups(groups)).toEqual([]);
-    const after = await status(ctx);
-    expect(after.filter((service) => service.running).map((service) => service.name)).toEqual([]);
+      expect(processesInGroups(groups)).toEqual([]);
+      const after = await status(ctx);
+      expect(after.filter((service) => service.running).map((service) => service.name)).toEqual([]);
 
-    // Leave the stack as the rest of the suite expects it.
-    await up(ctx);
-    expect((await status(ctx)).every((service) => service.healthy)).toBe(true);
-  });
+      // Leave the stack as the rest of the suite expects it.
+      await up(ctx);
+      expect((await status(ctx)).every((service) => service.healthy)).toBe(true);
+    },
+  );
 });

@@ -11,7 +11,9 @@ export interface TemporalOptions {
  * Connects and proves the server answers, so a wrong TEMPORAL_ADDRESS fails at start with the
  * address in the message instead of as a gRPC stack trace on the first request.
  */
-export async function connectTemporal(options: TemporalOptions): Promise<{ client: Client; connection: Connection }> {
+export async function connectTemporal(
+  options: TemporalOptions,
+): Promise<{ client: Client; connection: Connection }> {
   let connection: Connection;
   try {
     connection = await Connection.connect({
@@ -20,9 +22,13 @@ export async function connectTemporal(options: TemporalOptions): Promise<{ clien
     });
     await connection.healthService.check({});
   } catch (err) {
-    throw new ShepherdError('upstream_unavailable', `cannot reach Temporal at ${options.address}: ${reason(err)}`, {
-      cause: err,
-    });
+    throw new ShepherdError(
+      'upstream_unavailable',
+      `cannot reach Temporal at ${options.address}: ${reason(err)}`,
+      {
+        cause: err,
+      },
+    );
   }
   return { client: new Client({ connection, namespace: options.namespace }), connection };
 }

@@ -16,7 +16,10 @@ describe('Kafka broker', () => {
 
     const producer = kafka.producer({ idempotent: true });
     await producer.connect();
-    const sent = Array.from({ length: 30 }, (_, i) => ({ key: `entity-${i % 7}`, value: JSON.stringify({ i }) }));
+    const sent = Array.from({ length: 30 }, (_, i) => ({
+      key: `entity-${i % 7}`,
+      value: JSON.stringify({ i }),
+    }));
     await producer.send({ topic, messages: sent });
     await producer.disconnect();
 
@@ -25,7 +28,10 @@ describe('Kafka broker', () => {
     await consumer.subscribe({ topic, fromBeginning: true });
     const received: { key: string; i: number; partition: number }[] = [];
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`only ${received.length} of 30 messages arrived`)), 30_000);
+      const timer = setTimeout(
+        () => reject(new Error(`only ${received.length} of 30 messages arrived`)),
+        30_000,
+      );
       void consumer
         .run({
           eachMessage: async ({ message, partition }) => {
@@ -48,7 +54,10 @@ describe('Kafka broker', () => {
     // Same key, same partition: per-entity order is what ingestion relies on.
     const partitionsByKey = new Map<string, Set<number>>();
     for (const message of received) {
-      partitionsByKey.set(message.key, (partitionsByKey.get(message.key) ?? new Set()).add(message.partition));
+      partitionsByKey.set(
+        message.key,
+        (partitionsByKey.get(message.key) ?? new Set()).add(message.partition),
+      );
     }
     for (const partitions of partitionsByKey.values()) expect(partitions.size).toBe(1);
 

@@ -27,7 +27,9 @@ describe('S3-compatible server', () => {
     const sha256 = createHash('sha256').update(body).digest('hex');
     const key = `${prefix}model.onnx`;
 
-    await s3.send(new PutObjectCommand({ Bucket: env.S3_BUCKET, Key: key, Body: body, Metadata: { sha256 } }));
+    await s3.send(
+      new PutObjectCommand({ Bucket: env.S3_BUCKET, Key: key, Body: body, Metadata: { sha256 } }),
+    );
 
     const head = await s3.send(new HeadObjectCommand({ Bucket: env.S3_BUCKET, Key: key }));
     expect(head.ContentLength).toBe(body.length);

@@ -18,7 +18,11 @@ const { postgres, kafka, s3, temporal, mlflow } = localStack;
 const definitions: Record<string, () => GenericContainer> = {
   postgres: () =>
     new GenericContainer('postgres:15')
-      .withEnvironment({ POSTGRES_USER: postgres.user, POSTGRES_PASSWORD: postgres.password, POSTGRES_DB: postgres.database })
+      .withEnvironment({
+        POSTGRES_USER: postgres.user,
+        POSTGRES_PASSWORD: postgres.password,
+        POSTGRES_DB: postgres.database,
+      })
       .withExposedPorts({ container: 5432, host: postgres.port })
       .withWaitStrategy(Wait.forLogMessage(/database system is ready to accept connections/, 2)),
   kafka: () =>

@@ -6,7 +6,7 @@ import { localStackEnv } from '../../../infra/local/endpoints.ts';
  */
 export function testEnv() {
   const local = localStackEnv();
-  const pick = (key: keyof typeof local) => process.env[key] ?? local[key];
+  const pick = (key: keyof typeof local): string => process.env[key] ?? local[key];
   return {
     DATABASE_URL: pick('DATABASE_URL'),
     TEMPORAL_ADDRESS: pick('TEMPORAL_ADDRESS'),

@@ -7,7 +7,9 @@ const ctx: StackContext = { cacheDir: defaultCacheDir(), stateDir: defaultStateD
 
 /** Names of the stack's services that do not answer a real request right now. */
 export async function unhealthyServices(): Promise<string[]> {
-  const results = await Promise.all(services.map(async (service) => ((await service.healthy(ctx)) ? undefined : service.name)));
+  const results = await Promise.all(
+    services.map(async (service) => ((await service.healthy(ctx)) ? undefined : service.name)),
+  );
   return results.filter((name): name is string => name !== undefined);
 }
 
