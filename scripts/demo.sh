@@ -3,6 +3,8 @@
 # the scenario and keeps running until Ctrl-C. DEMO_EXIT=1 stops after the scenario.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# onnxruntime-node ships its CPU binaries; its install script would try to download GPU ones.
+export ONNXRUNTIME_NODE_INSTALL=skip
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "==> installing npm dependencies"
   npm ci --no-audit --no-fund --loglevel=error

@@ -3,6 +3,8 @@
 # (infra/local), then lint, typecheck, unit and integration tests. Stops the services it started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# onnxruntime-node ships its CPU binaries; its install script would try to download GPU ones.
+export ONNXRUNTIME_NODE_INSTALL=skip
 
 step() { printf '\n==> %s\n' "$*"; }
 

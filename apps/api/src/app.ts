@@ -4,11 +4,22 @@ import type { Logger } from '@shepherd/core/logger';
 import { runChecks, type Check } from '@shepherd/clients/health';
 import type { ReadinessResponse } from '@shepherd/contracts/health';
 import { installErrorHandling } from './errors.ts';
+import { openApiDocument } from './openapi.ts';
+import { registerRoutes, type RouteSpec } from './route.ts';
+import type { RouteDeps } from './routes/context.ts';
+import { modelRoutes } from './routes/models.ts';
+import { trainingRoutes } from './routes/trainings.ts';
 
 export interface ApiDeps {
   logger: Logger;
   /** Each dependency /readyz proves reachable. */
   readiness: Check[];
+  /** The /v1 API; without it only health endpoints are served (used by unit tests). */
+  services?: RouteDeps;
+}
+
+export function apiRoutes(services: RouteDeps): RouteSpec[] {
+  return [...modelRoutes(services), ...trainingRoutes(services)];
 }
 
 export function buildApp(deps: ApiDeps) {
@@ -32,6 +43,13 @@ export function buildApp(deps: ApiDeps) {
     const body: ReadinessResponse = { status: ready ? 'ready' : 'not_ready', checks };
     return reply.status(ready ? 200 : 503).send(body);
   });
+
+  if (deps.services) {
+    const routes = apiRoutes(deps.services);
+    registerRoutes(app, routes);
+    const document = openApiDocument(routes);
+    app.get('/v1/openapi.json', async () => document);
+  }
 
   return app;
 }

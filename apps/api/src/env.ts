@@ -1,15 +1,22 @@
 import { z } from 'zod';
+import { taskQueues } from '@shepherd/contracts/training';
 import { csv, hostPort, httpUrl, logLevel, parseEnv, port, postgresUrl } from '@shepherd/core/env';
 
 export const apiEnvSchema = z.object({
   API_HOST: z.string().default('127.0.0.1'),
   API_PORT: port.default(8080),
   LOG_LEVEL: logLevel,
+  /** Created at start so a fresh install has somewhere to put models. */
+  DEFAULT_PROJECT: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, { message: 'must be lowercase letters, digits and -' })
+    .default('default'),
   /** Unset: embedded PGlite (in memory, or in PGLITE_DATA_DIR). */
   DATABASE_URL: postgresUrl.optional(),
   PGLITE_DATA_DIR: z.string().optional(),
   TEMPORAL_ADDRESS: hostPort.default('127.0.0.1:7233'),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  TRAINING_TASK_QUEUE: z.string().min(1).default(taskQueues.training),
   KAFKA_BROKERS: csv(hostPort).default(['127.0.0.1:9092']),
   /** Unset: artifacts in ARTIFACT_DIR on local disk. */
   S3_ENDPOINT: httpUrl.optional(),

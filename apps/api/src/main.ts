@@ -7,6 +7,8 @@ import { runMain } from '@shepherd/core/env';
 import { createLogger } from '@shepherd/core/logger';
 import { createDb } from '@shepherd/db/client';
 import { migrate } from '@shepherd/db/migrate';
+import { MlflowClient } from '@shepherd/mlflow/client';
+import { ensureProject } from '@shepherd/registry/projects';
 import { buildApp } from './app.ts';
 import { loadApiEnv } from './env.ts';
 
@@ -41,7 +43,22 @@ runMain('api', async () => {
   }
   if (env.MLFLOW_TRACKING_URI) readiness.push(mlflowCheck(env.MLFLOW_TRACKING_URI));
 
-  const app = buildApp({ logger, readiness });
+  const mlflow = env.MLFLOW_TRACKING_URI
+    ? new MlflowClient({ trackingUri: env.MLFLOW_TRACKING_URI })
+    : undefined;
+  // Until projects are managed over the API, one project exists from the start.
+  await ensureProject(database.db, env.DEFAULT_PROJECT);
+
+  const app = buildApp({
+    logger,
+    readiness,
+    services: {
+      db: database.db,
+      temporal: temporal.client,
+      mlflow,
+      trainingTaskQueue: env.TRAINING_TASK_QUEUE,
+    },
+  });
   const close = async () => {
     await app.close();
     await temporal.connection.close();

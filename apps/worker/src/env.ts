@@ -1,17 +1,44 @@
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import { z } from 'zod';
-import { csv, hostPort, logLevel, parseEnv, postgresUrl } from '@shepherd/core/env';
+import { csv, hostPort, httpUrl, logLevel, parseEnv, postgresUrl } from '@shepherd/core/env';
+import { taskQueues } from '@shepherd/contracts/training';
+
+const defaultPython = join(homedir(), '.cache', 'shepherd', 'venv', 'bin', 'python3');
 
 export const workerEnvSchema = z.object({
   LOG_LEVEL: logLevel,
   TEMPORAL_ADDRESS: hostPort.default('127.0.0.1:7233'),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   /** Comma-separated task queues this worker polls; one per workload so they scale apart. */
-  WORKER_TASK_QUEUES: csv(z.string().min(1)).default(['shepherd-main']),
+  WORKER_TASK_QUEUES: csv(z.string().min(1)).default([taskQueues.main, taskQueues.training]),
   /** A prebuilt workflow bundle (npm run build -w @shepherd/worker); unset in development. */
   WORKFLOW_BUNDLE: z.string().optional(),
   DATABASE_URL: postgresUrl.optional(),
   PGLITE_DATA_DIR: z.string().optional(),
   KAFKA_BROKERS: csv(hostPort).default(['127.0.0.1:9092']),
+  S3_ENDPOINT: httpUrl.optional(),
+  S3_BUCKET: z.string().min(3).default('shepherd-artifacts'),
+  S3_REGION: z.string().default('us-east-1'),
+  AWS_ACCESS_KEY_ID: z.string().optional(),
+  AWS_SECRET_ACCESS_KEY: z.string().optional(),
+  ARTIFACT_DIR: z.string().default('.state/artifacts'),
+  MLFLOW_TRACKING_URI: httpUrl.optional(),
+  /** The Python that runs the reference trainer (the local stack's virtualenv by default). */
+  TRAINER_PYTHON: z.string().default(defaultPython),
+  /** Extra trainers: JSON object of name → command array, e.g. {"mine":["/opt/train.sh"]}. */
+  TRAINERS_JSON: z
+    .string()
+    .default('{}')
+    .transform((text, ctx) => {
+      try {
+        return z.record(z.string(), z.array(z.string()).min(1)).parse(JSON.parse(text));
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'must be a JSON object of name → non-empty command array' });
+        return z.NEVER;
+      }
+    }),
+  WORK_DIR: z.string().default('.state/worker'),
 });
 
 export type WorkerEnv = z.infer<typeof workerEnvSchema>;

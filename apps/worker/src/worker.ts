@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { bundleWorkflowCode, NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { ShepherdError } from '@shepherd/core/errors';
 import { createActivities, type ActivityDeps } from './activities/index.ts';
 
@@ -9,9 +9,10 @@ export interface StartWorkerOptions {
   address: string;
   namespace: string;
   taskQueue: string;
-  /** Path to a prebuilt bundle; when unset the workflows are bundled from source at start. */
+  /** Path to a prebuilt bundle, or code bundled at start; when unset, bundled from source. */
   workflowBundlePath?: string;
-  activityDeps?: ActivityDeps;
+  workflowBundleCode?: string;
+  activityDeps: ActivityDeps;
   identity?: string;
 }
 
@@ -26,13 +27,32 @@ export async function connectWorker(address: string): Promise<NativeConnection> 
   }
 }
 
+const workflowsPath = require.resolve('./workflows/index.ts');
+
+/** Bundles the workflows once, so several task queues in one process share one bundle. */
+export async function bundleWorkflows(): Promise<string> {
+  const { code } = await bundleWorkflowCode({ workflowsPath, logger: quietBundlerLogger });
+  return code;
+}
+
+const quietBundlerLogger = {
+  log: () => undefined,
+  trace: () => undefined,
+  debug: () => undefined,
+  info: () => undefined,
+  warn: (message: string) => process.stderr.write(`workflow bundler: ${message}\n`),
+  error: (message: string) => process.stderr.write(`workflow bundler: ${message}\n`),
+};
+
 export async function createWorker(
   connection: NativeConnection,
   options: StartWorkerOptions,
 ): Promise<Worker> {
   const workflowSource: Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> = options.workflowBundlePath
     ? { workflowBundle: { codePath: options.workflowBundlePath } }
-    : { workflowsPath: require.resolve('./workflows/index.ts') };
+    : options.workflowBundleCode
+      ? { workflowBundle: { code: options.workflowBundleCode } }
+      : { workflowsPath: workflowsPath };
   return Worker.create({
     connection,
     namespace: options.namespace,

@@ -3,6 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NativeConnection, Worker } from '@temporalio/worker';
 import { connectTemporal } from '@shepherd/clients/temporal';
 import { testEnv } from '@shepherd/testing/env';
+import { quietTemporalRuntime } from '@shepherd/testing/platform';
+import type { ActivityDeps } from '../src/activities/index.ts';
 import { connectWorker, createWorker } from '../src/worker.ts';
 import { ping } from '../src/workflows/ping.ts';
 
@@ -14,12 +16,14 @@ describe('worker on the local Temporal', () => {
   let running: Promise<void>;
 
   beforeAll(async () => {
+    await quietTemporalRuntime();
     connection = await connectWorker(env.TEMPORAL_ADDRESS);
     worker = await createWorker(connection, {
       address: env.TEMPORAL_ADDRESS,
       namespace: env.TEMPORAL_NAMESPACE,
       taskQueue,
-      activityDeps: { workerIdentity: 'ping-test-worker' },
+      // ping only calls `echo`, which touches no database, store or MLflow.
+      activityDeps: { workerIdentity: 'ping-test-worker' } as ActivityDeps,
     });
     running = worker.run();
   });

@@ -287,6 +287,11 @@ export class MlflowClient {
   }
 
   /** The run's artifact root (a local path, s3://…, or mlflow-artifacts:/… when the server proxies). */
+  /** Downloads one artifact file of a run through the tracking server's artifact proxy. */
+  async downloadRunArtifact(runId: string, path: string): Promise<Buffer> {
+    return this.http.download('get-artifact', { path, run_uuid: runId });
+  }
+
   async getArtifactUri(runId: string): Promise<string> {
     return (await this.getRun(runId)).info.artifact_uri;
   }

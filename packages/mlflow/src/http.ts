@@ -122,6 +122,39 @@ export class MlflowHttp {
     }
     return parsed.data;
   }
+  /**
+   * Raw bytes from a path under the tracking URI (artifact downloads are not JSON). Errors use
+   * the same vocabulary as `call`; the timeout covers the whole body.
+   */
+  async download(path: string, query: Record<string, string>, timeoutMs = 120_000): Promise<Buffer> {
+    const url = new URL(`${this.trackingUri}/${path.replace(/^\/+/, '')}`);
+    for (const [key, value] of Object.entries(query)) url.searchParams.set(key, value);
+    const urlForErrors = `${url.origin}${url.pathname}`;
+    const headers: Record<string, string> = {};
+    if (this.authorization !== undefined) headers.authorization = this.authorization;
+    const timeout = AbortSignal.timeout(timeoutMs);
+    let response: Response;
+    let bytes: Buffer;
+    try {
+      response = await fetch(url, { headers, signal: timeout });
+      bytes = Buffer.from(await response.arrayBuffer());
+    } catch (err) {
+      const reason: UnreachableReason = timeout.aborted ? 'timeout' : classifyNetworkError(err);
+      throw new MlflowUnreachableError({
+        trackingUri: this.trackingUri,
+        reason,
+        method: 'GET',
+        url: urlForErrors,
+        detail: reason === 'timeout' ? `no complete answer within ${timeoutMs} ms` : describe(err),
+        cause: err,
+      });
+    }
+    if (!response.ok) {
+      const text = bytes.toString('utf8');
+      throw errorFromBody(response.status, parseJson(text), text, 'GET', urlForErrors);
+    }
+    return bytes;
+  }
 }
 
 function authorizationHeader(auth: MlflowHttpOptions['auth']): string | undefined {

@@ -181,3 +181,18 @@ export async function transitionVersion(
     return updated!;
   });
 }
+
+/** Stores evaluation results and metadata on a version without moving its state. */
+export async function annotateVersion(
+  ctx: RegistryContext,
+  versionId: string,
+  patch: VersionPatch,
+): Promise<ModelVersion> {
+  const [updated] = await ctx.db
+    .update(modelVersions)
+    .set(patch)
+    .where(and(eq(modelVersions.projectId, ctx.projectId), eq(modelVersions.id, versionId)))
+    .returning();
+  if (!updated) throw new ShepherdError('not_found', `model version ${versionId} does not exist`);
+  return updated;
+}

@@ -1,16 +1,25 @@
 import { hostname } from 'node:os';
+import type { ActivityDeps } from './deps.ts';
+import { evaluateActivities } from './evaluate.ts';
+import { importActivities } from './import.ts';
+import { lifecycleActivities } from './lifecycle.ts';
+import { trainActivities } from './train.ts';
+import { trainingSetActivities } from './training-set.ts';
 
-export interface ActivityDeps {
-  workerIdentity?: string;
-}
+export type { ActivityDeps } from './deps.ts';
 
-/** Activities get their I/O clients from here, so tests can hand in real ones per test. */
-export function createActivities(deps: ActivityDeps = {}) {
+/** Activities get their I/O clients from here, so tests hand in real ones of their own. */
+export function createActivities(deps: ActivityDeps) {
   const identity = deps.workerIdentity ?? `${hostname()}:${process.pid}`;
   return {
     async echo(message: string): Promise<{ echoed: string; worker: string }> {
       return { echoed: message, worker: identity };
     },
+    ...trainingSetActivities(deps),
+    ...trainActivities(deps),
+    ...importActivities(deps),
+    ...evaluateActivities(deps),
+    ...lifecycleActivities(deps),
   };
 }
 

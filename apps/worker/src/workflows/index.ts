@@ -1,2 +1,3 @@
 // The workflow bundle's entry point: every workflow the worker runs is exported from here.
 export * from './ping.ts';
+export * from './training-pipeline.ts';

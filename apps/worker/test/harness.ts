@@ -1,0 +1,134 @@
+import { randomUUID } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { NativeConnection, Worker } from '@temporalio/worker';
+import { buildApp } from '../../api/src/app.ts';
+import type { ArtifactStore } from '@shepherd/artifacts/types';
+import { connectTemporal } from '@shepherd/clients/temporal';
+import { generateFraudRows, type FraudDataOptions } from '@shepherd/datagen/fraud';
+import { writeCsv } from '@shepherd/datagen/csv';
+import type { MlflowClient } from '@shepherd/mlflow/client';
+import { ensureProject } from '@shepherd/registry/projects';
+import { openTestDatabase } from '@shepherd/testing/database';
+import { testEnv } from '@shepherd/testing/env';
+import {
+  eventually,
+  quietLogger,
+  scratchDir,
+  testArtifactStore,
+  testMlflow,
+} from '@shepherd/testing/platform';
+import type { TrainingRunView } from '@shepherd/contracts/registry';
+import type { ActivityDeps } from '../src/activities/index.ts';
+import { trainerRegistry } from '../src/deps.ts';
+import { loadWorkerEnv } from '../src/env.ts';
+import { bundleWorkflows, connectWorker, createWorker } from '../src/worker.ts';
+
+/**
+ * The platform on the real stack, in one test process: a database of its own, the real S3 under a
+ * prefix of its own, the real MLflow and Temporal, the API (driven through inject) and, unless a
+ * test runs its own, a worker polling a task queue of its own.
+ */
+export async function startPlatform(options: { worker?: boolean; trainers?: Record<string, string[]> } = {}) {
+  await quietTemporalRuntime();
+  const env = testEnv();
+  const database = await openTestDatabase();
+  const projectSlug = `t-${randomUUID().slice(0, 8)}`;
+  const project = await ensureProject(database.db, projectSlug);
+  const artifacts: ArtifactStore = testArtifactStore();
+  const mlflow: MlflowClient = testMlflow();
+  const taskQueue = `test-training-${randomUUID()}`;
+  const workDir = await scratchDir('worker');
+  const trainers = { ...trainerRegistry(loadWorkerEnv({})), ...options.trainers };
+  const temporal = await connectTemporal({
+    address: env.TEMPORAL_ADDRESS,
+    namespace: env.TEMPORAL_NAMESPACE,
+  });
+  const app = buildApp({
+    logger: quietLogger(),
+    readiness: [],
+    services: { db: database.db, temporal: temporal.client, mlflow, trainingTaskQueue: taskQueue },
+  });
+
+  let worker: Worker | undefined;
+  let connection: NativeConnection | undefined;
+  let running: Promise<void> | undefined;
+  if (options.worker !== false) {
+    connection = await connectWorker(env.TEMPORAL_ADDRESS);
+    const deps: ActivityDeps = {
+      db: database.db,
+      artifacts,
+      mlflow,
+      trainers,
+      workDir,
+      logger: quietLogger(),
+    };
+    worker = await createWorker(connection, {
+      address: env.TEMPORAL_ADDRESS,
+      namespace: env.TEMPORAL_NAMESPACE,
+      taskQueue,
+      activityDeps: deps,
+      workflowBundleCode: await bundleWorkflows(),
+    });
+    running = worker.run();
+  }
+
+  const api = async <T>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown) => {
+    const response = await app.inject({
+      method,
+      url: `/v1/projects/${projectSlug}${path}`,
+      ...(body === undefined ? {} : { payload: body as Record<string, unknown> }),
+    });
+    return { status: response.statusCode, body: response.json<T>() };
+  };
+
+  /** Writes generated transactions to the artifact store and returns their URI. */
+  const dataset = async (name: string, data: FraudDataOptions) => {
+    const path = join(workDir, `${name}.csv`);
+    await writeCsv(path, generateFraudRows(data));
+    return (await artifacts.put(`data/${name}.csv`, { path })).uri;
+  };
+
+  const waitForTraining = (id: string, timeoutMs = 180_000) =>
+    eventually(
+      async () => {
+        const { body } = await api<TrainingRunView>('GET', `/trainings/${id}`);
+        return body.state === 'running' ? undefined : body;
+      },
+      { timeoutMs, what: `training ${id} to finish` },
+    );
+
+  const stop = async () => {
+    worker?.shutdown();
+    await running;
+    await connection?.close();
+    await app.close();
+    await temporal.connection.close();
+    artifacts.close();
+    await database.dispose();
+  };
+
+  return {
+    env,
+    database,
+    project,
+    projectSlug,
+    artifacts,
+    mlflow,
+    taskQueue,
+    workDir,
+    api,
+    dataset,
+    waitForTraining,
+    stop,
+  };
+}
+
+export type Platform = Awaited<ReturnType<typeof startPlatform>>;
+
+/** A trainer written as a shell script, for the ways trainers go wrong. */
+export async function scriptTrainer(dir: string, name: string, script: string): Promise<string[]> {
+  const path = join(dir, `${name}.sh`);
+  await writeFile(path, `#!/bin/sh\n${script}\n`, { mode: 0o755 });
+  return ['/bin/sh', path];
+}

@@ -1,0 +1,241 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LineageView, ModelView, TrainingRunView, VersionView } from '@shepherd/contracts/registry';
+import { experimentName } from '@shepherd/registry/mlflow-mirror';
+import { scratchDir } from '@shepherd/testing/platform';
+import { scriptTrainer, startPlatform, type Platform } from './harness.ts';
+
+const aucGate = { roc_auc: { threshold: 0.75, greaterIsBetter: true } };
+// A candidate must not be worse than the champion on the same holdout.
+const beatChampion = { roc_auc: { threshold: 0.75, minAbsoluteChange: 0, greaterIsBetter: true } };
+
+describe('trainingPipeline on the real stack', { timeout: 600_000 }, () => {
+  let platform: Platform;
+  const model = `fraud-${Date.now().toString(36)}`;
+  const uris: Record<string, string> = {};
+
+  beforeAll(async () => {
+    const dir = await scratchDir('trainers');
+    platform = await startPlatform({
+      trainers: {
+        crasher: await scriptTrainer(dir, 'crasher', 'echo "out of memory while fitting" >&2; exit 3'),
+        'no-artifact': await scriptTrainer(
+          dir,
+          'no-artifact',
+          'echo \'{"featureNames":["a"],"trainingMetrics":{}}\' > "$SHEPHERD_OUTPUT_DIR/result.json"',
+        ),
+        'not-onnx': await scriptTrainer(
+          dir,
+          'not-onnx',
+          'echo "this is not a model" > "$SHEPHERD_OUTPUT_DIR/model.onnx"; echo \'{"featureNames":["a"],"trainingMetrics":{}}\' > "$SHEPHERD_OUTPUT_DIR/result.json"',
+        ),
+      },
+    });
+    uris.v1 = await platform.dataset('v1', { rows: 20_000, seed: 1 });
+    uris.v2 = await platform.dataset('v2', { rows: 60_000, seed: 2 });
+    uris.broken = await platform.dataset('broken', { rows: 20_000, seed: 3, shuffleLabels: true });
+    uris.golden = await platform.dataset('golden', { rows: 5_000, seed: 99 });
+    const created = await platform.api<ModelView>('POST', '/models', {
+      name: model,
+      description: 'card fraud',
+    });
+    expect(created.status).toBe(201);
+  }, 300_000);
+
+  afterAll(() => platform?.stop());
+
+  const train = async (requestId: string, data: string, extra: Record<string, unknown> = {}) => {
+    const started = await platform.api<TrainingRunView>('POST', `/models/${model}/trainings`, {
+      requestId,
+      trainer: { name: 'reference-sklearn', params: { max_iter: 100 } },
+      data: { uri: data },
+      goldenSetUri: uris.golden,
+      gates: beatChampion,
+      ...extra,
+    });
+    expect(started.status, JSON.stringify(started.body)).toBe(202);
+    return platform.waitForTraining(started.body.id);
+  };
+  const version = async (number: number) =>
+    (await platform.api<VersionView>('GET', `/models/${model}/versions/${number}`)).body;
+
+  it('trains v1, which passes its gates and becomes champion, mirrored to MLflow', async () => {
+    const run = await train('v1', uris.v1!, { gates: aucGate });
+    expect(run).toMatchObject({ state: 'succeeded', version: 1, failureReason: null });
+
+    const v1 = await version(1);
+    expect(v1).toMatchObject({ state: 'production', aliases: ['champion'] });
+    expect(v1.metrics.roc_auc).toBeGreaterThan(0.8);
+    expect(v1.evaluation?.candidate.golden?.roc_auc).toBeGreaterThan(0.8);
+    expect(v1.artifactUri).toMatch(/^s3:\/\//);
+
+    const mlflowRun = await platform.mlflow.getRun(v1.mlflowRunId!);
+    expect(mlflowRun.info.status).toBe('FINISHED');
+    expect(mlflowRun.data.params.map((param) => param.key)).toContain('max_iter');
+    const champion = await platform.mlflow.getModelVersionByAlias(model, 'champion');
+    expect(champion.run_id).toBe(v1.mlflowRunId);
+  });
+
+  it('trains v2 on more data; it beats the champion on the same holdout and becomes challenger', async () => {
+    const run = await train('v2', uris.v2!);
+    expect(run).toMatchObject({ state: 'succeeded', version: 2 });
+    const v2 = await version(2);
+    expect(v2).toMatchObject({ state: 'validated', aliases: ['challenger'] });
+    expect(v2.evaluation?.champion?.version).toBe(1);
+    expect(v2.evaluation!.candidate.holdout.roc_auc).toBeGreaterThanOrEqual(
+      v2.evaluation!.champion!.holdout.roc_auc!,
+    );
+    expect(v2.evaluation?.gates.every((gate) => gate.passed)).toBe(true);
+    const challenger = await platform.mlflow.getModelVersionByAlias(model, 'challenger');
+    expect(challenger.run_id).toBe(v2.mlflowRunId);
+  });
+
+  it('rejects a model trained on shuffled labels and names the failed gates', async () => {
+    const run = await train('broken', uris.broken!);
+    expect(run).toMatchObject({ state: 'rejected', version: 3 });
+    expect(run.failureReason).toMatch(/roc_auc/);
+    const v3 = await version(3);
+    expect(v3.state).toBe('rejected');
+    expect(v3.aliases).toEqual([]);
+    const failed = v3.evaluation!.gates.filter((gate) => !gate.passed);
+    expect(failed.map((gate) => `${gate.dataset}:${gate.metric}:${gate.kind}`)).toEqual(
+      expect.arrayContaining(['holdout:roc_auc:threshold', 'holdout:roc_auc:absolute_change']),
+    );
+    expect(v3.metrics.roc_auc).toBeLessThan(0.6);
+  });
+
+  it('trains once for a retried request', async () => {
+    const again = await platform.api<TrainingRunView>('POST', `/models/${model}/trainings`, {
+      requestId: 'v1',
+      trainer: { name: 'reference-sklearn' },
+      data: { uri: uris.v1 },
+    });
+    expect(again.status).toBe(202);
+    expect(again.body).toMatchObject({ state: 'succeeded', version: 1 });
+    const versions = await platform.api<{ versions: VersionView[] }>('GET', `/models/${model}/versions`);
+    expect(versions.body.versions.map((v) => v.version)).toEqual([3, 2, 1]);
+  });
+
+  it('approves the challenger: it becomes champion, the old champion is archived, MLflow follows', async () => {
+    const approved = await platform.api<VersionView>('POST', `/models/${model}/versions/2/approve`);
+    expect(approved.status).toBe(200);
+    expect(approved.body).toMatchObject({ state: 'production', aliases: ['champion'] });
+    expect((await version(1)).state).toBe('archived');
+    const champion = await platform.mlflow.getModelVersionByAlias(model, 'champion');
+    expect(champion.run_id).toBe((await version(2)).mlflowRunId);
+    const rejectedApproval = await platform.api<{ error: { code: string } }>(
+      'POST',
+      `/models/${model}/versions/3/approve`,
+    );
+    expect(rejectedApproval.status).toBe(409);
+  });
+
+  it('compares two versions and answers lineage both ways', async () => {
+    const compared = await platform.api<{ metrics: { metric: string; absoluteChange: number | null }[] }>(
+      'GET',
+      `/models/${model}/compare?base=1&candidate=2`,
+    );
+    expect(compared.status).toBe(200);
+    expect(compared.body.metrics.map((m) => m.metric)).toContain('roc_auc');
+
+    const v2 = await version(2);
+    const upstream = await platform.api<LineageView>(
+      'GET',
+      `/lineage/model_version/${v2.id}?direction=upstream`,
+    );
+    expect(upstream.body.nodes.map((node) => node.kind)).toEqual(['model_version', 'run', 'training_set']);
+    const downstream = await platform.api<LineageView>(
+      'GET',
+      `/lineage/training_set/${v2.trainingSetId}?direction=downstream`,
+    );
+    expect(downstream.body.nodes.map((node) => node.id)).toContain(v2.id);
+  });
+
+  it.each([
+    ['crasher', /trainer exited with code 3: out of memory while fitting/],
+    ['no-artifact', /wrote no model\.onnx/],
+    ['not-onnx', /not .*ONNX/i],
+    ['no-such-trainer', /unknown trainer 'no-such-trainer'/],
+  ])('fails cleanly when the trainer is %s, registering nothing', async (trainer, reason) => {
+    const before = (await platform.api<{ versions: VersionView[] }>('GET', `/models/${model}/versions`)).body
+      .versions.length;
+    const started = await platform.api<TrainingRunView>('POST', `/models/${model}/trainings`, {
+      requestId: `bad-${trainer}`,
+      trainer: { name: trainer },
+      data: { uri: uris.v1 },
+    });
+    const run = await platform.waitForTraining(started.body.id);
+    expect(run.state).toBe('failed');
+    expect(run.failureReason).toMatch(reason);
+    expect(run.versionId).toBeNull();
+    const after = (await platform.api<{ versions: VersionView[] }>('GET', `/models/${model}/versions`)).body
+      .versions.length;
+    expect(after).toBe(before);
+    if (run.mlflowRunId) expect((await platform.mlflow.getRun(run.mlflowRunId)).info.status).toBe('FAILED');
+  });
+
+  it('refuses a tampered champion artifact: the candidate fails and says why', async () => {
+    const champion = await version(2);
+    const original = await platform.artifacts.get(champion.artifactUri);
+    const key = champion.artifactUri.slice(champion.artifactUri.indexOf('/models/') + 1);
+    const tampered = Buffer.from(original);
+    tampered[tampered.length - 1] = (tampered[tampered.length - 1]! + 1) % 256;
+    await platform.artifacts.put(key, tampered);
+    try {
+      const run = await train('after-tamper', uris.v1!);
+      expect(run.state).toBe('failed');
+      expect(run.failureReason).toMatch(/sha256/);
+      const candidate = await version(run.version!);
+      expect(candidate.state).toBe('failed');
+    } finally {
+      await platform.artifacts.put(key, original);
+    }
+  });
+
+  it('answers bad requests with 4xx and the error envelope, creating nothing', async () => {
+    const unknownModel = await platform.api<{ error: { code: string; message: string } }>(
+      'POST',
+      '/models/nope/trainings',
+      {
+        requestId: 'x',
+        trainer: { name: 'reference-sklearn' },
+        data: { uri: uris.v1 },
+      },
+    );
+    expect(unknownModel.status).toBe(404);
+    expect(unknownModel.body.error).toMatchObject({
+      code: 'not_found',
+      message: "model 'nope' does not exist",
+    });
+
+    const invalid = await platform.api<{ error: { code: string; message: string } }>(
+      'POST',
+      `/models/${model}/trainings`,
+      {
+        requestId: 'bad spec!',
+        trainer: { name: 'reference-sklearn' },
+        data: { uri: 'http://example.com/data.csv', holdoutFraction: 2 },
+      },
+    );
+    expect(invalid.status).toBe(400);
+    expect(invalid.body.error.code).toBe('validation_failed');
+    expect(invalid.body.error.message).toMatch(/body\.requestId/);
+    expect(invalid.body.error.message).toMatch(/body\.data\.uri/);
+    expect(invalid.body.error.message).toMatch(/body\.data\.holdoutFraction/);
+
+    const duplicate = await platform.api<{ error: { code: string } }>('POST', '/models', { name: model });
+    expect(duplicate.status).toBe(409);
+    const runs = await platform.api<{ trainings: TrainingRunView[] }>('GET', `/models/${model}/trainings`);
+    expect(runs.body.trainings.some((run) => run.requestId === 'bad spec!')).toBe(false);
+  });
+
+  it('keeps one MLflow experiment with one run per training', async () => {
+    const experiment = await platform.mlflow.getExperimentByName(experimentName(model));
+    const { runs } = await platform.mlflow.searchRuns([experiment.experiment_id], { maxResults: 100 });
+    const byWorkflow = new Map<string, number>();
+    for (const run of runs) {
+      const tag = run.data.tags.find((t) => t.key === 'shepherd.workflow_id')?.value ?? '';
+      byWorkflow.set(tag, (byWorkflow.get(tag) ?? 0) + 1);
+    }
+    expect([...byWorkflow.values()].every((count) => count === 1)).toBe(true);
+  });
+});

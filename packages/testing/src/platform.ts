@@ -1,0 +1,51 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { createArtifactStore } from '@shepherd/artifacts/store';
+import type { ArtifactStore } from '@shepherd/artifacts/types';
+import { MlflowClient } from '@shepherd/mlflow/client';
+import { testEnv } from './env.ts';
+
+/** An artifact store on the real S3 server, confined to a prefix of its own. */
+export function testArtifactStore(prefix = `tests/${randomUUID()}/`): ArtifactStore {
+  const env = testEnv();
+  return createArtifactStore({ ...env, S3_PREFIX: prefix });
+}
+
+export function testMlflow(): MlflowClient {
+  return new MlflowClient({ trackingUri: testEnv().MLFLOW_TRACKING_URI });
+}
+
+export const quietLogger = () => pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+
+export const scratchDir = (name: string) => mkdtemp(join(tmpdir(), `shepherd-${name}-`));
+
+/** Polls until `check` returns a value, or fails with what it last saw. */
+export async function eventually<T>(
+  check: () => Promise<T | undefined>,
+  { timeoutMs = 120_000, intervalMs = 500, what = 'condition' } = {},
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const value = await check();
+    if (value !== undefined) return value;
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+  throw new Error(`${what} not reached within ${timeoutMs} ms`);
+}
+
+let runtimeInstalled = false;
+
+/** Temporal's worker logs every workflow failure with a stack; tests that provoke failures want quiet. */
+export async function quietTemporalRuntime(): Promise<void> {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  const { Runtime, DefaultLogger } = await import('@temporalio/worker');
+  try {
+    Runtime.install({ logger: new DefaultLogger((process.env.TEST_LOG_LEVEL?.toUpperCase() as 'ERROR') ?? 'ERROR') });
+  } catch {
+    // already installed by an earlier test file in this process
+  }
+}
