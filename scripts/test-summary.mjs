@@ -1,4 +1,4 @@
-// Prints one closing line over the vitest JSON reports, e.g. "tests: 42 passed, 0 failed, 1 skipped".
+// Prints one closing line over the pytest (JUnit XML) and vitest (JSON) reports, e.g. "tests: 42 passed, 0 failed, 1 skipped".
 import { existsSync, readFileSync } from 'node:fs';
 
 let passed = 0;
@@ -6,7 +6,17 @@ let failed = 0;
 let skipped = 0;
 for (const file of process.argv.slice(2)) {
   if (!existsSync(file)) continue;
-  const report = JSON.parse(readFileSync(file, 'utf8'));
+  const text = readFileSync(file, 'utf8');
+  if (file.endsWith('.xml')) {
+    // pytest's JUnit XML: the first <testsuite> carries the totals.
+    const attr = (name) => Number(new RegExp(`<testsuite[^>]* ${name}="(\\d+)"`).exec(text)?.[1] ?? 0);
+    const bad = attr('failures') + attr('errors');
+    failed += bad;
+    skipped += attr('skipped');
+    passed += attr('tests') - bad - attr('skipped');
+    continue;
+  }
+  const report = JSON.parse(text);
   passed += report.numPassedTests ?? 0;
   failed += report.numFailedTests ?? 0;
   skipped += (report.numPendingTests ?? 0) + (report.numTodoTests ?? 0);

@@ -36,11 +36,15 @@ npm run --silent build -w @shepherd/worker
 step "tests (unit, then integration against the real services)"
 results=.state/test-results
 mkdir -p "$results"
-rm -f "$results"/*.json
+rm -f "$results"/*
 status=0
-npx vitest run --project unit --reporter=default --reporter=json --outputFile.json="$results/unit.json" || status=$?
+python="${SHEPHERD_CACHE_DIR:-$HOME/.cache/shepherd}/venv/bin/python"
+"$python" -m pytest -q -p no:cacheprovider --junit-xml="$results/pytest.xml" trainers/reference || status=$?
+if [ "$status" = 0 ]; then
+  npx vitest run --project unit --reporter=default --reporter=json --outputFile.json="$results/unit.json" || status=$?
+fi
 if [ "$status" = 0 ]; then
   npx vitest run --project integration --reporter=default --reporter=json --outputFile.json="$results/integration.json" || status=$?
 fi
-node scripts/test-summary.mjs "$results/unit.json" "$results/integration.json"
+node scripts/test-summary.mjs "$results/pytest.xml" "$results/unit.json" "$results/integration.json"
 exit "$status"

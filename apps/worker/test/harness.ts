@@ -13,6 +13,7 @@ import { openTestDatabase } from '@shepherd/testing/database';
 import { testEnv } from '@shepherd/testing/env';
 import {
   eventually,
+  quietTemporalRuntime,
   quietLogger,
   scratchDir,
   testArtifactStore,

@@ -33,5 +33,19 @@ export const trainerProgress = z.object({
   message: z.string().optional(),
 });
 
-/** Columns of a labelled dataset CSV: an id, an event time, the features, and `label` (0 or 1). */
-export const datasetColumns = { id: 'transaction_id', time: 'event_time', label: 'label' } as const;
+/**
+ * Columns of a labelled dataset CSV: a row id, the entity, an event time, the features, and
+ * `label` (0 or 1). Every column that is not one of these four is a feature, in header order;
+ * the reference trainer applies the same rule.
+ */
+export const datasetColumns = {
+  id: 'transaction_id',
+  entity: 'card_id',
+  time: 'event_time',
+  label: 'label',
+} as const;
+
+export function featureColumns(header: readonly string[]): string[] {
+  const reserved = new Set<string>(Object.values(datasetColumns));
+  return header.filter((column) => !reserved.has(column));
+}

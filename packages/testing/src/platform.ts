@@ -44,7 +44,9 @@ export async function quietTemporalRuntime(): Promise<void> {
   runtimeInstalled = true;
   const { Runtime, DefaultLogger } = await import('@temporalio/worker');
   try {
-    Runtime.install({ logger: new DefaultLogger((process.env.TEST_LOG_LEVEL?.toUpperCase() as 'ERROR') ?? 'ERROR') });
+    Runtime.install({
+      logger: new DefaultLogger((process.env.TEST_LOG_LEVEL?.toUpperCase() as 'ERROR') ?? 'ERROR'),
+    });
   } catch {
     // already installed by an earlier test file in this process
   }

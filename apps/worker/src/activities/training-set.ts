@@ -1,4 +1,4 @@
-import { datasetColumns } from '@shepherd/contracts/trainer';
+import { datasetColumns, featureColumns } from '@shepherd/contracts/trainer';
 import type { z } from 'zod';
 import type { trainingDataSpec } from '@shepherd/contracts/training';
 import { ShepherdError } from '@shepherd/core/errors';
@@ -6,12 +6,6 @@ import { saveTrainingSet, updateTrainingRun } from '@shepherd/registry/training'
 import { createHash } from 'node:crypto';
 import { registryContext, type ActivityDeps, type Scope } from './deps.ts';
 import { guarded } from './failures.ts';
-
-/** Identifier and bookkeeping columns; every other column of a dataset is a feature. */
-export function featureColumns(header: string[]): string[] {
-  const reserved = new Set<string>([datasetColumns.id, datasetColumns.time, datasetColumns.label]);
-  return header.filter((column) => !reserved.has(column) && !column.endsWith('_id'));
-}
 
 /** Deterministic in (seed, row id): the same source always splits the same way, whatever its order. */
 export function inHoldout(rowId: string, seed: number, fraction: number): boolean {

@@ -1,4 +1,5 @@
 import {
+  ActivityFailure,
   ApplicationFailure,
   defineQuery,
   proxyActivities,
