@@ -5,6 +5,7 @@ export const cliEnvSchema = z.object({
   SHEPHERD_API_URL: httpUrl.default('http://127.0.0.1:8080'),
   SHEPHERD_GATEWAY_URL: httpUrl.default('http://127.0.0.1:8081'),
   SHEPHERD_DASHBOARD_URL: httpUrl.default('http://127.0.0.1:5173'),
+  SHEPHERD_PROJECT: z.string().min(1).default('default'),
 });
 
 export type CliEnv = z.infer<typeof cliEnvSchema>;

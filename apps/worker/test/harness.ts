@@ -109,8 +109,16 @@ export async function startPlatform(options: { worker?: boolean; trainers?: Reco
     await database.dispose();
   };
 
+  /** Serves the API on a loopback port, for clients that speak HTTP (the CLI). */
+  const listen = async () => {
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const address = app.server.address();
+    return `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  };
+
   return {
     env,
+    listen,
     database,
     project,
     projectSlug,

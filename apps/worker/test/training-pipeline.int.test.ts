@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LineageView, ModelView, TrainingRunView, VersionView } from '@shepherd/contracts/registry';
 import { experimentName } from '@shepherd/registry/mlflow-mirror';
 import { scratchDir } from '@shepherd/testing/platform';
+import { buildProgram } from '../../cli/src/program.ts';
 import { scriptTrainer, startPlatform, type Platform } from './harness.ts';
 
 const aucGate = { roc_auc: { threshold: 0.75, greaterIsBetter: true } };
@@ -226,6 +227,30 @@ describe('trainingPipeline on the real stack', { timeout: 600_000 }, () => {
     expect(duplicate.status).toBe(409);
     const runs = await platform.api<{ trainings: TrainingRunView[] }>('GET', `/models/${model}/trainings`);
     expect(runs.body.trainings.some((run) => run.requestId === 'bad spec!')).toBe(false);
+  });
+
+  it('shows the same registry through the CLI', async () => {
+    const baseUrl = await platform.listen();
+    const run = async (...args: string[]) => {
+      const lines: string[] = [];
+      process.env.SHEPHERD_API_URL = baseUrl;
+      await buildProgram((text) => lines.push(text)).parseAsync([
+        'node',
+        'shepherd',
+        '--project',
+        platform.projectSlug,
+        ...args,
+      ]);
+      return lines.join('\n');
+    };
+    expect(await run('versions', model)).toMatch(/^2\s+production\s+champion\s+0\.\d{4}/m);
+    expect(await run('compare', model, '1', '2')).toMatch(/roc_auc/);
+    expect(await run('version', model, '3')).toMatch(/FAIL holdout/);
+    const v2 = await version(2);
+    expect(await run('lineage', 'model_version', v2.id)).toContain(
+      `run:${v2.mlflowRunId} --produced--> model_version:${v2.id}`,
+    );
+    await expect(run('approve', model, '3')).rejects.toThrow(/version 3 is rejected and cannot be promoted/);
   });
 
   it('keeps one MLflow experiment with one run per training', async () => {
