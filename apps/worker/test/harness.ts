@@ -126,6 +126,7 @@ export async function startPlatform(options: { worker?: boolean; trainers?: Reco
     mlflow,
     taskQueue,
     workDir,
+    trainers,
     api,
     dataset,
     waitForTraining,

@@ -1,4 +1,8 @@
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeCsv } from '@shepherd/datagen/csv';
+import { generateFraudRows } from '@shepherd/datagen/fraud';
 import type { LineageView, ModelView, TrainingRunView, VersionView } from '@shepherd/contracts/registry';
 import { experimentName } from '@shepherd/registry/mlflow-mirror';
 import { scratchDir } from '@shepherd/testing/platform';
@@ -251,6 +255,59 @@ describe('trainingPipeline on the real stack', { timeout: 600_000 }, () => {
       `run:${v2.mlflowRunId} --produced--> model_version:${v2.id}`,
     );
     await expect(run('approve', model, '3')).rejects.toThrow(/version 3 is rejected and cannot be promoted/);
+  });
+
+  it('imports a model from any MLflow run that holds an ONNX model, evaluated and gated like the others', async () => {
+    // A run made outside Shepherd: its own experiment, trained by the reference trainer by hand.
+    const experiment = await platform.mlflow.getOrCreateExperiment(`outside-${model}`);
+    const outside = await platform.mlflow.createRun(experiment.experiment_id, { runName: 'notebook run' });
+    const dir = await scratchDir('byo');
+    const trainPath = join(dir, 'train.csv');
+    await writeCsv(trainPath, generateFraudRows({ rows: 20_000, seed: 11 }));
+    const python = platform.trainers['reference-sklearn']!;
+    const trained = spawnSync(python[0]!, [python[1]!], {
+      env: {
+        ...process.env,
+        SHEPHERD_TRAIN_DATA: trainPath,
+        SHEPHERD_OUTPUT_DIR: join(dir, 'out'),
+        SHEPHERD_PARAMS: '{}',
+        SHEPHERD_SEED: '3',
+        MLFLOW_TRACKING_URI: platform.env.MLFLOW_TRACKING_URI,
+        MLFLOW_RUN_ID: outside.info.run_id,
+      },
+      encoding: 'utf8',
+    });
+    expect(trained.status, trained.stderr).toBe(0);
+
+    const started = await platform.api<TrainingRunView>('POST', `/models/${model}/imports`, {
+      requestId: 'byo-1',
+      mlflowRunId: outside.info.run_id,
+      data: { uri: uris.v1 },
+      gates: aucGate,
+    });
+    expect(started.status, JSON.stringify(started.body)).toBe(202);
+    const run = await platform.waitForTraining(started.body.id);
+    expect(run).toMatchObject({ state: 'succeeded', mlflowRunId: outside.info.run_id });
+    const imported = await version(run.version!);
+    expect(imported).toMatchObject({
+      state: 'validated',
+      aliases: ['challenger'],
+      mlflowRunId: outside.info.run_id,
+    });
+    expect(imported.metrics.roc_auc).toBeGreaterThan(0.8);
+    // Shepherd never closes a run it did not start.
+    expect((await platform.mlflow.getRun(outside.info.run_id)).info.status).toBe('RUNNING');
+
+    const missing = await platform.api<TrainingRunView>('POST', `/models/${model}/imports`, {
+      requestId: 'byo-missing',
+      mlflowRunId: outside.info.run_id,
+      artifactPath: 'nothing/here.onnx',
+      data: { uri: uris.v1 },
+    });
+    const failed = await platform.waitForTraining(missing.body.id);
+    expect(failed.state).toBe('failed');
+    expect(failed.failureReason).toMatch(/has no artifact 'nothing\/here\.onnx'/);
+    expect(failed.versionId).toBeNull();
   });
 
   it('keeps one MLflow experiment with one run per training', async () => {

@@ -1,6 +1,7 @@
 import { ShepherdError } from '@shepherd/core/errors';
 import { loadModel } from '@shepherd/evaluation/model';
-import type { ActivityDeps, Scope } from './deps.ts';
+import { updateTrainingRun } from '@shepherd/registry/training';
+import { registryContext, type ActivityDeps, type Scope } from './deps.ts';
 import { guarded } from './failures.ts';
 import type { TrainedArtifact } from './train.ts';
 
@@ -36,6 +37,7 @@ export function importActivities(deps: ActivityDeps) {
         } finally {
           await model.close();
         }
+        await updateTrainingRun(registryContext(deps, input), input.workflowId, { mlflowRunId: input.runId });
         const stored = await deps.artifacts.put(
           `models/${input.modelName}/${input.workflowId}/model.onnx`,
           bytes,
