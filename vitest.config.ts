@@ -8,7 +8,7 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['{apps,packages,infra}/**/*.test.ts'],
+          include: ['{apps,packages,infra,scripts}/**/*.test.ts'],
           exclude: ['**/*.int.test.ts', '**/node_modules/**'],
           environment: 'node',
         },
@@ -16,7 +16,7 @@ export default defineConfig({
       {
         test: {
           name: 'integration',
-          include: ['{apps,packages,infra}/**/*.int.test.ts'],
+          include: ['{apps,packages,infra,scripts}/**/*.int.test.ts'],
           exclude: ['**/node_modules/**'],
           environment: 'node',
           fileParallelism: false,

@@ -2,9 +2,10 @@
  * The demo: brings up the real stack and the platform's processes, plays the scenario, prints
  * where to look, and keeps running until Ctrl-C, which stops everything it started.
  *   DEMO_EXIT=1  stop after the scenario instead of waiting (used by tests and CI).
+ *   DEMO_FAST=1  smaller data sets.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, openSync, closeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { localStack, localStackEnv } from '../infra/local/endpoints.ts';
 import { down, status as stackStatus, up } from '../infra/local/manager.ts';
@@ -148,11 +149,21 @@ async function main(): Promise<void> {
   ]);
 
   log('step 3/4: the scenario');
-  await playScenario({ log, env: localStackEnv() });
+  const { temporal, mlflow } = localStack;
+  const result = await playScenario({
+    log,
+    env: localStackEnv(),
+    apiUrl: urls.api,
+    links: {
+      mlflow: `http://${mlflow.host}:${mlflow.port}`,
+      temporal: `http://${temporal.host}:${temporal.uiPort}`,
+    },
+    fast: process.env.DEMO_FAST === '1',
+  });
+  writeFileSync(join(repoRoot, '.state', 'demo', 'result.json'), JSON.stringify(result, null, 2));
 
   log('step 4/4: platform status');
   process.stdout.write(`${formatStatus(await collectStatus(urls))}\n\n`);
-  const { temporal, mlflow } = localStack;
   process.stdout.write(
     [
       'Shepherd is running:',
@@ -161,6 +172,7 @@ async function main(): Promise<void> {
       `  gateway      ${urls.gateway}`,
       `  Temporal UI  http://${temporal.host}:${temporal.uiPort}`,
       `  MLflow UI    http://${mlflow.host}:${mlflow.port}`,
+      `  champion     ${result.model} v${result.champion}  (npm run shepherd -- versions ${result.model})`,
       `  logs         ${logsDir}`,
       '',
     ].join('\n'),

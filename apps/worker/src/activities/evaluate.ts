@@ -88,7 +88,13 @@ export function evaluateActivities(deps: ActivityDeps) {
             championScores?.[dataset.name],
             input.gates,
           );
-          gates.push(...verdict.results.map((result) => ({ ...result, dataset: dataset.name })));
+          gates.push(
+            ...verdict.results.map((result) => ({
+              ...result,
+              dataset: dataset.name,
+              message: `${dataset.name}: ${result.message}`,
+            })),
+          );
         }
         const report: EvaluationReport = {
           candidate: {
