@@ -74,7 +74,11 @@ export async function startPlatform(options: { worker?: boolean; trainers?: Reco
     running = worker.run();
   }
 
-  const api = async <T>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown) => {
+  const api = async <T>(
+    method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE',
+    path: string,
+    body?: unknown,
+  ) => {
     const response = await app.inject({
       method,
       url: `/v1/projects/${projectSlug}${path}`,

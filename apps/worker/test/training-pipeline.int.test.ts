@@ -233,6 +233,28 @@ describe('trainingPipeline on the real stack', { timeout: 600_000 }, () => {
     expect(runs.body.trainings.some((run) => run.requestId === 'bad spec!')).toBe(false);
   });
 
+  it("edits a version's description and tags, keeping Shepherd's own tags out of reach", async () => {
+    const edited = await platform.api<VersionView>('PATCH', `/models/${model}/versions/2`, {
+      description: 'three months of data',
+      tags: { owner: 'risk-team' },
+    });
+    expect(edited.status).toBe(200);
+    expect(edited.body.description).toBe('three months of data');
+    expect(edited.body.tags).toMatchObject({
+      owner: 'risk-team',
+      'shepherd.workflow_id': expect.any(String),
+    });
+    const removed = await platform.api<VersionView>('PATCH', `/models/${model}/versions/2`, {
+      tags: { owner: null },
+    });
+    expect(removed.body.tags.owner).toBeUndefined();
+    const refused = await platform.api<{ error: { code: string } }>('PATCH', `/models/${model}/versions/2`, {
+      tags: { 'mlflow.version': '99' },
+    });
+    expect(refused.status).toBe(400);
+    expect((await version(2)).tags['mlflow.version']).not.toBe('99');
+  });
+
   it('shows the same registry through the CLI', async () => {
     const baseUrl = await platform.listen();
     const run = async (...args: string[]) => {

@@ -72,6 +72,23 @@ export const trainingRunView = z.object({
 });
 
 export const setAliasBody = z.object({ version: z.number().int().positive() });
+
+/** Tags merge into the version's tags; a tag set to null is removed. Keys under `shepherd.` and `mlflow.` are Shepherd's own. */
+export const updateVersionBody = z
+  .object({
+    description: z.string().max(2000).nullable().optional(),
+    tags: z
+      .record(
+        z.string().regex(/^(?!shepherd\.|mlflow\.)[A-Za-z0-9_.:/-]{1,128}$/, {
+          message: 'tag keys are 1-128 of A-Z a-z 0-9 _ . : / - and must not start with shepherd. or mlflow.',
+        }),
+        z.string().max(1000).nullable(),
+      )
+      .optional(),
+  })
+  .refine((body) => body.description !== undefined || body.tags !== undefined, {
+    message: 'give description or tags',
+  });
 export const rejectBody = z.object({ reason: z.string().min(1).max(2000) });
 
 export const metricComparison = z.object({

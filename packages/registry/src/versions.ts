@@ -196,3 +196,23 @@ export async function annotateVersion(
   if (!updated) throw new ShepherdError('not_found', `model version ${versionId} does not exist`);
   return updated;
 }
+
+/** A person's edit of description or tags, audited with before and after. */
+export async function updateVersionMetadata(
+  ctx: RegistryContext,
+  versionId: string,
+  patch: Pick<VersionPatch, 'description' | 'tags'>,
+): Promise<ModelVersion> {
+  return ctx.db.transaction(async (tx) => {
+    const before = await getVersionById({ ...ctx, db: tx }, versionId);
+    const updated = await annotateVersion({ ...ctx, db: tx }, versionId, patch);
+    await recordAudit(tx, ctx, {
+      action: 'version.updated',
+      subjectKind: 'model_version',
+      subjectId: versionId,
+      before: { description: before.description, tags: before.tags },
+      after: { description: updated.description, tags: updated.tags },
+    });
+    return updated;
+  });
+}

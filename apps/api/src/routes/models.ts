@@ -8,6 +8,7 @@ import {
   modelView as modelViewSchema,
   rejectBody,
   setAliasBody,
+  updateVersionBody,
   slug,
   versionView as versionViewSchema,
 } from '@shepherd/contracts/registry';
@@ -18,7 +19,12 @@ import type { RegistryContext } from '@shepherd/registry/context';
 import { walkLineage } from '@shepherd/registry/lineage';
 import { mirrorAliases } from '@shepherd/registry/mlflow-mirror';
 import { createModel, getModel, listModels } from '@shepherd/registry/models';
-import { getVersion, listVersions, transitionVersion } from '@shepherd/registry/versions';
+import {
+  getVersion,
+  listVersions,
+  transitionVersion,
+  updateVersionMetadata,
+} from '@shepherd/registry/versions';
 import { route, type RouteSpec } from '../route.ts';
 import { projectContext, type RouteDeps } from './context.ts';
 import { modelView, versionView } from './views.ts';
@@ -210,6 +216,31 @@ export function modelRoutes(deps: RouteDeps): RouteSpec[] {
         await removeAlias(ctx, model.id, params.alias);
         await mirrorModelAliases(deps, ctx, model);
         return modelView(model, await aliasNumbers(ctx, model));
+      },
+    }),
+    route({
+      method: 'PATCH',
+      url: '/v1/projects/:project/models/:model/versions/:version',
+      operationId: 'updateVersion',
+      summary: "Change a version's description or tags",
+      tag: 'versions',
+      params: versionParams,
+      body: updateVersionBody,
+      response: versionViewSchema,
+      handler: async ({ params, body, request }) => {
+        const { ctx } = await projectContext(deps, params.project, request);
+        const model = await getModel(ctx, params.model);
+        const version = await getVersion(ctx, model.id, params.version);
+        const tags = { ...version.tags };
+        for (const [key, value] of Object.entries(body.tags ?? {})) {
+          if (value === null) delete tags[key];
+          else tags[key] = value;
+        }
+        const updated = await updateVersionMetadata(ctx, version.id, {
+          tags,
+          ...(body.description !== undefined ? { description: body.description } : {}),
+        });
+        return versionView(model, updated, aliasesOf(await aliasNumbers(ctx, model), updated.version));
       },
     }),
     route({
