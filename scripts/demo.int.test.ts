@@ -19,6 +19,19 @@ describe('the README demo command', () => {
       );
       expect(run.code, run.stderr).toBe(0);
       expect(run.stdout).toContain('Shepherd is running:');
+      // `shepherd status` as printed by the demo: the API's /readyz reached every real service.
+      for (const service of [
+        'api',
+        'postgres',
+        'temporal',
+        'kafka',
+        's3',
+        'mlflow',
+        'gateway',
+        'dashboard',
+      ]) {
+        expect(run.stdout).toMatch(new RegExp(`^ok\\s+${service}\\s`, 'm'));
+      }
 
       const result = JSON.parse(readFileSync(resultFile, 'utf8')) as ScenarioResult;
       expect(result.versions.map(({ version, state, aliases }) => ({ version, state, aliases }))).toEqual([

@@ -19,12 +19,12 @@ export class StackError extends Error {
   }
 }
 
-export function selectServices(names: string[]): ServiceDef[] {
-  if (names.length === 0) return allServices;
+export function selectServices(names: string[], catalog: ServiceDef[] = allServices): ServiceDef[] {
+  if (names.length === 0) return catalog;
   return names.map((name) => {
-    const found = allServices.find((service) => service.name === name);
+    const found = catalog.find((service) => service.name === name);
     if (!found) {
-      throw new StackError(`unknown service '${name}' (known: ${allServices.map((s) => s.name).join(', ')})`);
+      throw new StackError(`unknown service '${name}' (known: ${catalog.map((s) => s.name).join(', ')})`);
     }
     return found;
   });
@@ -57,8 +57,12 @@ export async function status(ctx: StackContext, names: string[] = []): Promise<S
 }
 
 /** Installs what is missing, starts what is not running, and waits until every service answers. */
-export async function up(ctx: StackContext, names: string[] = []): Promise<void> {
-  const selected = selectServices(names);
+export async function up(
+  ctx: StackContext,
+  names: string[] = [],
+  catalog: ServiceDef[] = allServices,
+): Promise<void> {
+  const selected = selectServices(names, catalog);
   mkdirSync(ctx.stateDir, { recursive: true });
   for (const service of selected) await service.install(ctx);
 

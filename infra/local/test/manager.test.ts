@@ -3,7 +3,9 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { up } from '../manager.ts';
 import { groupAlive, isOurs, portOpen, readPid, startDetached, stopProcess } from '../process.ts';
+import type { ServiceDef } from '../types.ts';
 
 describe('stack process tracking', () => {
   const dirs: string[] = [];
@@ -44,6 +46,31 @@ describe('stack process tracking', () => {
 
   it('reports not-running when nothing was started', async () => {
     expect(await stopProcess(stateDir(), 'nothing')).toBe('not-running');
+  });
+
+  it('refuses to start a service whose port another process holds, naming the port', async () => {
+    const server = createServer();
+    servers.push(server);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const address = server.address();
+    const port = typeof address === 'object' && address ? address.port : 0;
+    let launched = false;
+    const service: ServiceDef = {
+      name: 'fake',
+      ports: [port],
+      startupTimeoutSeconds: 1,
+      install: async () => undefined,
+      launch: () => {
+        launched = true;
+        return { command: 'sleep', args: ['1'] };
+      },
+      healthy: async () => true,
+    };
+    const ctx = { cacheDir: stateDir(), stateDir: stateDir(), log: () => undefined };
+    await expect(up(ctx, [], [service])).rejects.toThrow(
+      new RegExp(`fake: port ${port} is already taken .*free the port`),
+    );
+    expect(launched).toBe(false);
   });
 
   it('sees a port taken by another process', async () => {
