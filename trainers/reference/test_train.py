@@ -342,3 +342,152 @@ def test_missing_environment_exits_2(small_csv: Path, tmp_path: Path) -> None:
     assert no_out.returncode == 2 and "SHEPHERD_OUTPUT_DIR is not set" in no_out.stderr
     half_mlflow = run_trainer(small_csv, tmp_path, extra_env={"MLFLOW_RUN_ID": "abc"})
     assert half_mlflow.returncode == 2 and "MLFLOW_TRACKING_URI is not" in half_mlflow.stderr
+
+
+# --- regression ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def regression_csv(data_dir: Path) -> Path:
+    return generate(data_dir / "regression.csv", 4000, 1, "--regression")
+
+
+def predict(model_path: Path, features: np.ndarray) -> np.ndarray:
+    (predictions,) = ReferenceEvaluator(str(model_path)).run(["predictions"], {"features": features})
+    return predictions
+
+
+def features_and_labels(header: list[str], rows: list[list[str]]) -> tuple[np.ndarray, np.ndarray]:
+    features = [i for i, name in enumerate(header) if name not in NON_FEATURES]
+    x = np.array([[float(row[i]) for i in features] for row in rows], dtype=np.float32)
+    y = np.array([float(row[header.index("label")]) for row in rows])
+    return x, y
+
+
+def test_regression_writes_predictions_and_error_metrics(regression_csv: Path, tmp_path: Path) -> None:
+    result = run_trainer(regression_csv, tmp_path, {"task": "regression", "max_iter": 60})
+    assert result.returncode == 0, result.stderr
+    body = json.loads((tmp_path / "result.json").read_text())
+    metrics = body["trainingMetrics"]
+    for key, value in metrics.items():
+        assert isinstance(value, (int, float)) and math.isfinite(value), key
+    assert metrics["train_rows"] == 4000
+    assert metrics["iterations"] == 60
+    assert 0 < metrics["train_mae"] < metrics["train_rmse"]
+    assert 0 < metrics["train_r2"] <= 1
+    assert metrics["onnx_max_rel_diff"] < 1e-4
+    assert not any(key.endswith(("_auc", "_logloss")) for key in metrics)
+    assert body["params"]["task"] == "regression"
+    assert progress_lines(result.stdout)[-1]["message"].startswith("done: train RMSE")
+
+    model = onnx.load(str(tmp_path / "model.onnx"))
+    onnx.checker.check_model(model, full_check=True)
+    assert [i.name for i in model.graph.input] == ["features"]
+    (output,) = model.graph.output
+    assert output.name == "predictions"
+    assert output.type.tensor_type.elem_type == onnx.TensorProto.FLOAT
+    dims = output.type.tensor_type.shape.dim
+    assert [d.dim_value if d.HasField("dim_value") else None for d in dims] == [None, 1]
+    assert {p.key: p.value for p in model.metadata_props}["shepherd.task"] == "regression"
+
+    # The training rows' own RMSE, recomputed from the ONNX model, is what result.json reports.
+    header, rows = read_rows(regression_csv)
+    x, y = features_and_labels(header, rows)
+    predictions = predict(tmp_path / "model.onnx", x)
+    assert predictions.dtype == np.float32 and predictions.shape == (len(y), 1)
+    rmse = float(np.sqrt(np.mean((predictions[:, 0] - y) ** 2)))
+    assert rmse == pytest.approx(metrics["train_rmse"], rel=1e-4)
+
+
+def test_regression_onnx_matches_scikit_learn(regression_csv: Path) -> None:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("shepherd_reference_train", TRAIN_PY)
+    assert spec and spec.loader
+    train = importlib.util.module_from_spec(spec)
+    # Dataclasses look their module up in sys.modules while the class is being created.
+    sys.modules[spec.name] = train
+    try:
+        spec.loader.exec_module(train)
+    finally:
+        del sys.modules[spec.name]
+    params = train.parse_params(json.dumps({"task": "regression", "max_iter": 40}))
+    data = train.load_dataset(regression_csv, "regression")
+    model = train.build_model(params, 1)
+    model.fit(data.features, data.labels)
+    converted = train.export_onnx(model, data.feature_names, 1, "regression")
+    (onnx_predictions,) = ReferenceEvaluator(converted).run(["predictions"], {"features": data.features})
+    expected = model.predict(data.features)
+    assert np.allclose(onnx_predictions[:, 0], expected, rtol=1e-5, atol=1e-5)
+
+
+def test_regression_same_seed_gives_the_same_model_bytes(regression_csv: Path, tmp_path: Path) -> None:
+    digests = []
+    for name in ("a", "b"):
+        params = {"task": "regression", "max_iter": 20}
+        assert run_trainer(regression_csv, tmp_path / name, params, seed="7").returncode == 0
+        digests.append(hashlib.sha256((tmp_path / name / "model.onnx").read_bytes()).hexdigest())
+    assert digests[0] == digests[1]
+
+
+def holdout_rmse(path: Path, tmp: Path) -> tuple[float, float]:
+    """Trains on the first 80% of the rows; returns the ONNX model's and the train mean's RMSE on the rest."""
+    header, rows = read_rows(path)
+    cut = int(len(rows) * 0.8)
+    train = write_csv(tmp / f"{path.stem}-train.csv", header, rows[:cut])
+    result = run_trainer(train, tmp / f"{path.stem}-out", {"task": "regression"})
+    assert result.returncode == 0, result.stderr
+    _, y_train = features_and_labels(header, rows[:cut])
+    x, y = features_and_labels(header, rows[cut:])
+    predictions = predict(tmp / f"{path.stem}-out" / "model.onnx", x)[:, 0]
+    rmse = float(np.sqrt(np.mean((predictions - y) ** 2)))
+    baseline = float(np.sqrt(np.mean((y_train.mean() - y) ** 2)))
+    return rmse, baseline
+
+
+def test_regression_learns_the_expected_loss_and_not_shuffled_targets(data_dir: Path, tmp_path: Path) -> None:
+    clean = generate(data_dir / "loss.csv", 20_000, 3, "--regression")
+    shuffled = generate(data_dir / "loss-shuffled.csv", 20_000, 3, "--regression", "--shuffle-labels")
+    rmse, baseline = holdout_rmse(clean, tmp_path)
+    assert rmse < 0.85 * baseline
+    rmse, baseline = holdout_rmse(shuffled, tmp_path)
+    assert rmse > 0.97 * baseline
+
+
+@pytest.mark.parametrize(
+    ("label", "message"),
+    [
+        ("lots", r"'label' must be a finite number for task regression; data row 2 has 'lots'"),
+        ("inf", r"'label' must be a finite number for task regression; data row 2 has 'inf'"),
+        ("", r"'label' must be a finite number for task regression; data row 2 has 'nan'"),
+    ],
+)
+def test_regression_refuses_a_non_finite_target(label: str, message: str, tmp_path: Path) -> None:
+    data = write_csv(tmp_path / "data.csv", HEADER, rows_with([1.5, label, 2.25]))
+    result = run_trainer(data, tmp_path / "out", {"task": "regression"})
+    assert result.returncode == 2, result.stderr
+    assert re.search(message, result.stderr), result.stderr
+    assert not (tmp_path / "out" / "result.json").exists()
+
+
+def test_regression_takes_any_real_target_that_a_classifier_refuses(tmp_path: Path) -> None:
+    data = write_csv(tmp_path / "data.csv", HEADER, rows_with([0.5 * i - 3 for i in range(60)]))
+    assert run_trainer(data, tmp_path / "regression", {"task": "regression", "max_iter": 5}).returncode == 0
+    classifier = run_trainer(data, tmp_path / "classifier")
+    assert classifier.returncode == 2 and "must be 0 or 1" in classifier.stderr
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"task": "ranking"}, r"SHEPHERD_PARAMS.task must be one of binary_classification, regression"),
+        (
+            {"task": "regression", "model": "logistic_regression"},
+            r"model 'logistic_regression' cannot learn task 'regression'; use one of hist_gradient_boosting",
+        ),
+    ],
+)
+def test_bad_task_exits_2(params: dict, message: str, regression_csv: Path, tmp_path: Path) -> None:
+    result = run_trainer(regression_csv, tmp_path, params)
+    assert result.returncode == 2
+    assert re.search(message, result.stderr), result.stderr

@@ -1,17 +1,20 @@
 #!/usr/bin/env python3
-"""Shepherd's reference trainer: a binary classifier on a labelled CSV, exported to ONNX.
+"""Shepherd's reference trainer: a binary classifier or a regressor on a labelled CSV, exported to ONNX.
 
 It follows the trainer contract (packages/contracts/src/trainer.ts):
 
   in   SHEPHERD_TRAIN_DATA, SHEPHERD_OUTPUT_DIR, SHEPHERD_PARAMS, SHEPHERD_SEED,
        MLFLOW_TRACKING_URI + MLFLOW_RUN_ID (optional)
-  out  $SHEPHERD_OUTPUT_DIR/model.onnx    input "features" float32 [N, F],
-                                          outputs "label" int64 [N] and "probabilities" float32 [N, 2]
+  out  $SHEPHERD_OUTPUT_DIR/model.onnx    input "features" float32 [N, F], and by SHEPHERD_PARAMS.task:
+                                            binary_classification (default): outputs "label" int64 [N]
+                                              and "probabilities" float32 [N, 2]
+                                            regression: output "predictions" float32 [N, 1]
        $SHEPHERD_OUTPUT_DIR/result.json   {featureNames, trainingMetrics, framework, params}
        stdout                             one JSON progress object per line
   exit 0 on success; 2 for bad input or configuration (the message says which); 1 for anything else.
 
 Every CSV column except transaction_id, card_id, event_time and label is a feature, in header order.
+The label is 0 or 1 for binary_classification, any finite number for regression.
 """
 
 from __future__ import annotations
@@ -31,6 +34,9 @@ from typing import Any
 NON_FEATURE_COLUMNS = ("transaction_id", "card_id", "event_time", "label")
 LABEL_COLUMN = "label"
 MODELS = ("hist_gradient_boosting", "logistic_regression")
+TASKS = ("binary_classification", "regression")
+# Models that can learn each task; the first is the default.
+TASK_MODELS = {"binary_classification": MODELS, "regression": ("hist_gradient_boosting",)}
 # Rows the per-iteration loss curve is computed on (evenly spaced, so it spans the whole period).
 LOSS_SAMPLE_ROWS = 20_000
 PARITY_SAMPLE_ROWS = 256
@@ -62,6 +68,7 @@ class ParamSpec:
 
 
 PARAM_SPECS: dict[str, ParamSpec] = {
+    "task": ParamSpec(str, TASKS[0], lambda v: v in TASKS, f"one of {', '.join(TASKS)}"),
     "model": ParamSpec(str, MODELS[0], lambda v: v in MODELS, f"one of {', '.join(MODELS)}"),
     "max_iter": ParamSpec(int, 200, lambda v: v >= 1, "an integer >= 1", HGB),
     "learning_rate": ParamSpec(float, 0.05, lambda v: 0 < v <= 10, "a number in (0, 10]", HGB),
@@ -116,7 +123,21 @@ def parse_params(raw: str) -> dict[str, Any]:
         if isinstance(value, bool) or not isinstance(value, spec.kind) or not spec.check(value):
             raise TrainerError(f"SHEPHERD_PARAMS.{name} must be {spec.rule}, got {json.dumps(value)}")
         params[name] = value
+    task = params["task"]
+    if params["model"] not in TASK_MODELS[task]:
+        raise TrainerError(
+            f"SHEPHERD_PARAMS.model {params['model']!r} cannot learn task {task!r}; "
+            f"use one of {', '.join(TASK_MODELS[task])}"
+        )
+    if "task" not in given:
+        # Recorded only when asked for, so a classifier's params (result.json, MLflow) read as they
+        # did before there was a choice.
+        del params["task"]
     return params
+
+
+def task_of(params: dict[str, Any]) -> str:
+    return params.get("task", TASKS[0])
 
 
 def read_config(env: os._Environ[str] | dict[str, str]) -> Config:
@@ -149,10 +170,10 @@ def read_config(env: os._Environ[str] | dict[str, str]) -> Config:
 class Dataset:
     feature_names: list[str]
     features: Any  # numpy float32 [N, F]
-    labels: Any  # numpy int64 [N]
+    labels: Any  # numpy int64 [N] (binary_classification) or float64 [N] (regression)
 
 
-def load_dataset(path: Path) -> Dataset:
+def load_dataset(path: Path, task: str = TASKS[0]) -> Dataset:
     import numpy as np
     import pandas as pd
 
@@ -181,19 +202,25 @@ def load_dataset(path: Path) -> Dataset:
         raise TrainerError(f"SHEPHERD_TRAIN_DATA: {path} has a header but no rows")
 
     labels = pd.to_numeric(frame[LABEL_COLUMN], errors="coerce")
-    bad = labels.isna() | ~labels.isin([0, 1])
+    if task == "regression":
+        bad = labels.isna() | ~np.isfinite(labels.to_numpy(dtype=np.float64, na_value=np.nan))
+        rule = "must be a finite number for task regression"
+    else:
+        bad = labels.isna() | ~labels.isin([0, 1])
+        rule = "must be 0 or 1"
     if bad.any():
         row = int(bad.to_numpy().nonzero()[0][0])
         raise TrainerError(
-            f"SHEPHERD_TRAIN_DATA: {LABEL_COLUMN!r} must be 0 or 1; data row {row + 1} has "
+            f"SHEPHERD_TRAIN_DATA: {LABEL_COLUMN!r} {rule}; data row {row + 1} has "
             f"{str(frame[LABEL_COLUMN].iloc[row])!r} ({int(bad.sum())} bad rows)"
         )
-    classes = sorted(labels.unique().tolist())
-    if len(classes) < 2:
-        raise TrainerError(
-            f"SHEPHERD_TRAIN_DATA: {LABEL_COLUMN!r} has a single class ({int(classes[0])}) in all "
-            f"{len(frame)} rows; a classifier needs both 0 and 1"
-        )
+    if task != "regression":
+        classes = sorted(labels.unique().tolist())
+        if len(classes) < 2:
+            raise TrainerError(
+                f"SHEPHERD_TRAIN_DATA: {LABEL_COLUMN!r} has a single class ({int(classes[0])}) in all "
+                f"{len(frame)} rows; a classifier needs both 0 and 1"
+            )
 
     matrix = np.empty((len(frame), len(feature_names)), dtype=np.float32)
     for index, name in enumerate(feature_names):
@@ -211,7 +238,8 @@ def load_dataset(path: Path) -> Dataset:
             raise TrainerError(f"SHEPHERD_TRAIN_DATA: feature column {name!r} has infinite values")
         # Trained on the float32 values the ONNX model will be served, so split thresholds agree.
         matrix[:, index] = values.astype(np.float32)
-    return Dataset(feature_names, matrix, labels.to_numpy(dtype=np.int64))
+    label_type = np.float64 if task == "regression" else np.int64
+    return Dataset(feature_names, matrix, labels.to_numpy(dtype=label_type))
 
 
 # --- MLflow ------------------------------------------------------------------------------------
@@ -299,9 +327,14 @@ def build_model(params: dict[str, Any], seed: int) -> Any:
                 ("classify", LogisticRegression(C=params["C"], max_iter=2000, random_state=seed)),
             ]
         )
-    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 
-    return HistGradientBoostingClassifier(
+    # Squared error for regression: the model then estimates the conditional mean, which is what
+    # RMSE rewards and what the ONNX output means.
+    estimator = (
+        HistGradientBoostingRegressor if task_of(params) == "regression" else HistGradientBoostingClassifier
+    )
+    return estimator(
         max_iter=params["max_iter"],
         learning_rate=params["learning_rate"],
         max_depth=params["max_depth"],
@@ -357,20 +390,28 @@ def fit(model: Any, x: Any, y: Any, params: dict[str, Any], start: float, end: f
     progress(end, "fitted")
 
 
-def loss_curve(model: Any, x: Any, y: Any, points: int = 20) -> list[tuple[int, float]]:
-    """Train log loss after each of about `points` evenly spaced boosting iterations, on a sample."""
+def loss_curve(model: Any, x: Any, y: Any, task: str, points: int = 20) -> list[tuple[int, float]]:
+    """Train loss (log loss, or RMSE for regression) after each of about `points` evenly spaced
+    boosting iterations, on a sample."""
     import numpy as np
-    from sklearn.metrics import log_loss
+    from sklearn.metrics import log_loss, root_mean_squared_error
 
-    if not hasattr(model, "staged_predict_proba"):
+    regression = task == "regression"
+    if not hasattr(model, "staged_predict" if regression else "staged_predict_proba"):
         return []
     rows = np.linspace(0, len(y) - 1, num=min(LOSS_SAMPLE_ROWS, len(y)), dtype=np.int64)
     sample_x, sample_y = x[rows], y[rows]
     every = max(1, int(model.n_iter_) // points)
+    stages = model.staged_predict(sample_x) if regression else model.staged_predict_proba(sample_x)
     curve = []
-    for iteration, probabilities in enumerate(model.staged_predict_proba(sample_x), start=1):
+    for iteration, predicted in enumerate(stages, start=1):
         if iteration % every == 0 or iteration == model.n_iter_:
-            curve.append((iteration, float(log_loss(sample_y, probabilities[:, 1], labels=[0, 1]))))
+            loss = (
+                root_mean_squared_error(sample_y, predicted)
+                if regression
+                else log_loss(sample_y, predicted[:, 1], labels=[0, 1])
+            )
+            curve.append((iteration, float(loss)))
     return curve
 
 
@@ -380,8 +421,26 @@ def _has_nan(x: Any) -> bool:
     return bool(np.isnan(x).any())
 
 
-def measure(model: Any, x: Any, y: Any, prefix: str) -> dict[str, float]:
-    from sklearn.metrics import log_loss, roc_auc_score
+def measure(model: Any, x: Any, y: Any, prefix: str, task: str = TASKS[0]) -> dict[str, float]:
+    from sklearn.metrics import (
+        log_loss,
+        mean_absolute_error,
+        r2_score,
+        roc_auc_score,
+        root_mean_squared_error,
+    )
+
+    if task == "regression":
+        predictions = model.predict(x)
+        metrics = {
+            f"{prefix}_rows": float(len(y)),
+            f"{prefix}_target_mean": float(y.mean()),
+            f"{prefix}_rmse": float(root_mean_squared_error(y, predictions)),
+            f"{prefix}_mae": float(mean_absolute_error(y, predictions)),
+        }
+        if len(y) > 1 and float(y.var()) > 0:
+            metrics[f"{prefix}_r2"] = float(r2_score(y, predictions))
+        return metrics
 
     scores = model.predict_proba(x)[:, 1]
     metrics = {f"{prefix}_rows": float(len(y)), f"{prefix}_positive_rate": float(y.mean())}
@@ -391,20 +450,24 @@ def measure(model: Any, x: Any, y: Any, prefix: str) -> dict[str, float]:
     return metrics
 
 
-def export_onnx(model: Any, feature_names: list[str], seed: int) -> Any:
+def export_onnx(model: Any, feature_names: list[str], seed: int, task: str = TASKS[0]) -> Any:
     import onnx
     from skl2onnx import convert_sklearn
     from skl2onnx.common.data_types import FloatTensorType, Int64TensorType
 
-    classifier = model.steps[-1][1] if hasattr(model, "steps") else model
+    estimator = model.steps[-1][1] if hasattr(model, "steps") else model
+    regression = task == "regression"
     converted = convert_sklearn(
         model,
         # Otherwise a random UUID: the same data, params and seed must give a byte-identical model.
         name="shepherd_reference",
         initial_types=[("features", FloatTensorType([None, len(feature_names)]))],
-        final_types=[("label", Int64TensorType([None])), ("probabilities", FloatTensorType([None, 2]))],
+        # skl2onnx would call a regressor's output "variable"; the contract calls it "predictions".
+        final_types=[("predictions", FloatTensorType([None, 1]))]
+        if regression
+        else [("label", Int64TensorType([None])), ("probabilities", FloatTensorType([None, 2]))],
         # Without zipmap the probabilities are a plain float tensor rather than a list of maps.
-        options={id(classifier): {"zipmap": False}},
+        options=None if regression else {id(estimator): {"zipmap": False}},
         # A ceiling, not a floor: the converter picks the lowest opsets it needs, which keeps the
         # model loadable by older onnxruntime builds in the gateway.
         target_opset={"": 17, "ai.onnx.ml": 3},
@@ -414,12 +477,17 @@ def export_onnx(model: Any, feature_names: list[str], seed: int) -> Any:
     opsets = sorted((o.domain, o.version) for o in converted.opset_import)
     del converted.opset_import[:]
     converted.opset_import.extend(onnx.helper.make_opsetid(domain, version) for domain, version in opsets)
-    converted.doc_string = "Shepherd reference trainer: P(label=1) is probabilities[:, 1]"
+    converted.doc_string = (
+        "Shepherd reference trainer: the predicted label is predictions[:, 0]"
+        if regression
+        else "Shepherd reference trainer: P(label=1) is probabilities[:, 1]"
+    )
     onnx.helper.set_model_props(
         converted,
         {
             "shepherd.feature_names": json.dumps(feature_names),
             "shepherd.seed": str(seed),
+            "shepherd.task": task,
             "shepherd.trainer": "reference",
         },
     )
@@ -427,12 +495,24 @@ def export_onnx(model: Any, feature_names: list[str], seed: int) -> Any:
     return converted
 
 
-def onnx_parity(onnx_model: Any, model: Any, x: Any) -> float:
-    """Largest |P_onnx - P_sklearn| on a sample: catches a converter that silently changes the model."""
+def onnx_parity(onnx_model: Any, model: Any, x: Any, task: str = TASKS[0]) -> float:
+    """Largest |P_onnx - P_sklearn| on a sample: catches a converter that silently changes the model.
+
+    For regression, the largest |y_onnx - y_sklearn| / max(1, |y_sklearn|): the ONNX trees add leaf
+    values in float32, so the error grows with the size of the prediction.
+    """
     import numpy as np
     from onnx.reference import ReferenceEvaluator
 
     sample = x[np.linspace(0, len(x) - 1, num=min(PARITY_SAMPLE_ROWS, len(x)), dtype=np.int64)]
+    if task == "regression":
+        (onnx_predictions,) = ReferenceEvaluator(onnx_model).run(["predictions"], {"features": sample})
+        if onnx_predictions.shape != (len(sample), 1) or onnx_predictions.dtype != np.float32:
+            raise RuntimeError(
+                f"ONNX predictions came out {onnx_predictions.dtype}{list(onnx_predictions.shape)}"
+            )
+        expected = model.predict(sample)
+        return float((np.abs(onnx_predictions[:, 0] - expected) / np.maximum(1.0, np.abs(expected))).max())
     (onnx_probabilities,) = ReferenceEvaluator(onnx_model).run(["probabilities"], {"features": sample})
     if onnx_probabilities.shape != (len(sample), 2) or onnx_probabilities.dtype != np.float32:
         raise RuntimeError(
@@ -452,9 +532,10 @@ def train(config: Config) -> dict[str, Any]:
     import sklearn
 
     params = config.params
+    task = task_of(params)
     progress(0.0, f"reading {config.train_data}")
     log = MlflowLog(config.mlflow_tracking_uri, config.mlflow_run_id) if config.mlflow_run_id else None
-    data = load_dataset(config.train_data)
+    data = load_dataset(config.train_data, task)
     config.output_dir.mkdir(parents=True, exist_ok=True)
     # numpy and scikit-learn take seeds in [0, 2**32); the contract allows any integer.
     seed = config.seed % (2**32)
@@ -471,7 +552,7 @@ def train(config: Config) -> dict[str, Any]:
         # The latest rows: datasets are in event-time order, and a model is judged on the future.
         cut = int(round(len(y) * (1 - params["validation_fraction"])))
         x, x_valid, y, y_valid = x[:cut], x[cut:], y[:cut], y[cut:]
-        if len(np.unique(y)) < 2:
+        if task != "regression" and len(np.unique(y)) < 2:
             raise TrainerError("validation_fraction leaves a single class in the training rows")
 
     wait(params["delay_seconds"], 0.05, 0.35)
@@ -480,22 +561,27 @@ def train(config: Config) -> dict[str, Any]:
     fit(model, x, y, params, 0.35, 0.85)
     fit_seconds = time.monotonic() - started
     if log:
-        log.history("train_logloss_curve", loss_curve(model, x, y))
+        curve = "train_rmse_curve" if task == "regression" else "train_logloss_curve"
+        log.history(curve, loss_curve(model, x, y, task))
 
     progress(0.87, "measuring")
-    metrics = measure(model, x, y, "train")
+    metrics = measure(model, x, y, "train", task)
     if x_valid is not None and len(y_valid) > 0:
-        metrics.update(measure(model, x_valid, y_valid, "validation"))
+        metrics.update(measure(model, x_valid, y_valid, "validation", task))
     metrics["fit_seconds"] = round(fit_seconds, 3)
     if hasattr(model, "n_iter_"):
         metrics["iterations"] = float(model.n_iter_)
 
     progress(0.9, "exporting ONNX")
-    onnx_model = export_onnx(model, data.feature_names, config.seed)
-    parity = onnx_parity(onnx_model, model, x)
-    if parity > 1e-3:
+    onnx_model = export_onnx(model, data.feature_names, config.seed, task)
+    parity = onnx_parity(onnx_model, model, x, task)
+    if task == "regression" and parity > 1e-4:
+        raise RuntimeError(
+            f"the ONNX model's predictions differ from scikit-learn's by up to {parity:.3g} (relative)"
+        )
+    if task != "regression" and parity > 1e-3:
         raise RuntimeError(f"the ONNX model disagrees with scikit-learn by up to {parity:.3g} in probability")
-    metrics["onnx_max_abs_diff"] = parity
+    metrics["onnx_max_rel_diff" if task == "regression" else "onnx_max_abs_diff"] = parity
     model_path = config.output_dir / "model.onnx"
     model_path.write_bytes(onnx_model.SerializeToString())
 
@@ -511,7 +597,10 @@ def train(config: Config) -> dict[str, Any]:
         log.artifact(model_path, "model")
     # Last, so a result.json on disk always means a complete model.onnx next to it.
     write_json_atomically(config.output_dir / "result.json", result)
-    progress(1.0, f"done: train AUC {metrics.get('train_auc', float('nan')):.4f}")
+    if task == "regression":
+        progress(1.0, f"done: train RMSE {metrics['train_rmse']:.4g}")
+    else:
+        progress(1.0, f"done: train AUC {metrics.get('train_auc', float('nan')):.4f}")
     return result
 
 

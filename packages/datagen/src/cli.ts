@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { writeCsv } from './csv.ts';
-import { generateFraudRows, type FraudDataOptions } from './fraud.ts';
+import { generateFraudRows, type DatasetOptions, type DatasetRow } from './fraud.ts';
 
 const usage = `usage: tsx packages/datagen/src/cli.ts --rows N --out FILE [options]
 
@@ -13,6 +13,8 @@ const usage = `usage: tsx packages/datagen/src/cli.ts --rows N --out FILE [optio
   --drift               shifted merchant mix and larger amounts
   --label-noise P       permute the labels of a fraction P of rows
   --shuffle-labels      permute every label (same fraud rate, no signal)
+  --regression          label = expected loss of the transaction (a non-negative amount) instead
+                        of the 0/1 fraud label; the features are the same rows
 `;
 
 function fail(message: string): never {
@@ -47,6 +49,7 @@ try {
       drift: { type: 'boolean', default: false },
       'label-noise': { type: 'string' },
       'shuffle-labels': { type: 'boolean', default: false },
+      regression: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -62,7 +65,7 @@ if (args.help) {
 const rows = integer('rows', args.rows) ?? fail('--rows is required');
 const out = args.out ?? fail('--out is required');
 
-const options: FraudDataOptions = {
+const options: DatasetOptions = {
   rows,
   seed: integer('seed', args.seed),
   cards: integer('cards', args.cards),
@@ -71,15 +74,37 @@ const options: FraudDataOptions = {
   drift: args.drift,
   labelNoise: number('label-noise', args['label-noise']),
   shuffleLabels: args['shuffle-labels'],
+  target: args.regression ? 'expected_loss' : 'fraud',
 };
+
+let labelSum = 0;
+function* tally(rows: Iterable<DatasetRow>): Generator<DatasetRow> {
+  for (const row of rows) {
+    labelSum += row.label;
+    yield row;
+  }
+}
 
 try {
   const started = Date.now();
-  const summary = await writeCsv(out, generateFraudRows(options));
-  const rate = summary.rows === 0 ? 0 : summary.positives / summary.rows;
-  process.stdout.write(
-    `${JSON.stringify({ out, rows: summary.rows, fraudRate: Number(rate.toFixed(5)), ms: Date.now() - started })}\n`,
-  );
+  const summary = await writeCsv(out, tally(generateFraudRows(options)));
+  const ms = Date.now() - started;
+  const report =
+    options.target === 'expected_loss'
+      ? {
+          out,
+          rows: summary.rows,
+          target: options.target,
+          meanLabel: Number((summary.rows === 0 ? 0 : labelSum / summary.rows).toFixed(5)),
+          ms,
+        }
+      : {
+          out,
+          rows: summary.rows,
+          fraudRate: Number((summary.rows === 0 ? 0 : summary.positives / summary.rows).toFixed(5)),
+          ms,
+        };
+  process.stdout.write(`${JSON.stringify(report)}\n`);
 } catch (error) {
   if (error instanceof RangeError) fail(error.message);
   process.stderr.write(`datagen: ${(error as Error).message}\n`);

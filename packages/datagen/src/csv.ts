@@ -1,11 +1,11 @@
 import { createWriteStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { fraudColumns, type FraudRow } from './fraud.ts';
+import { fraudColumns, type DatasetRow } from './fraud.ts';
 
 export const fraudCsvHeader = fraudColumns.join(',');
 
-export function toCsvLine(row: FraudRow): string {
+export function toCsvLine(row: DatasetRow): string {
   return fraudColumns.map((column) => csvField(row[column])).join(',');
 }
 
@@ -16,6 +16,7 @@ function csvField(value: string | number): string {
 
 export interface CsvSummary {
   rows: number;
+  /** Rows labelled 1 (meaningful for the fraud target). */
   positives: number;
 }
 
@@ -25,14 +26,14 @@ export interface CsvSummary {
  */
 export async function writeCsv(
   path: string,
-  rows: Iterable<FraudRow> | AsyncIterable<FraudRow>,
+  rows: Iterable<DatasetRow> | AsyncIterable<DatasetRow>,
 ): Promise<CsvSummary> {
   const summary: CsvSummary = { rows: 0, positives: 0 };
   async function* chunks(): AsyncGenerator<string> {
     let chunk = fraudCsvHeader + '\n';
     for await (const row of rows) {
       summary.rows++;
-      summary.positives += row.label;
+      if (row.label === 1) summary.positives++;
       chunk += toCsvLine(row) + '\n';
       // Batching lines keeps per-write overhead off the hot path.
       if (chunk.length >= 1 << 16) {

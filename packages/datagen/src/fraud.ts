@@ -12,6 +12,9 @@ import { Random, cumulativeSum } from './random.ts';
  *
  * The label is drawn from a logistic model of the row's own features (`fraudProbability`), so it is
  * learnable but not deterministic: the best possible AUC is high, not 1.
+ *
+ * With `target: 'expected_loss'` the same rows carry a regression target instead: the money the
+ * issuer can expect to lose on the transaction (`expectedLoss`), times log-normal noise.
  */
 
 /** Feature columns, in the order a model trained on this data takes them. */
@@ -42,6 +45,20 @@ export interface FraudRow extends FraudFeatures {
   event_time: string;
   label: 0 | 1;
 }
+
+/** A row whose `label` is the expected-loss regression target instead of the fraud label. */
+export interface ExpectedLossRow extends FraudFeatures {
+  transaction_id: string;
+  card_id: string;
+  event_time: string;
+  /** Non-negative, in the amount's currency, to 6 significant digits. */
+  label: number;
+}
+
+/** What `label` holds: the fraud label (binary classification) or the expected loss (regression). */
+export type DatasetTarget = 'fraud' | 'expected_loss';
+
+export type DatasetRow = FraudRow | ExpectedLossRow;
 
 /** CSV column order: id, entity, event time, features, label. */
 export const fraudColumns = [
@@ -124,6 +141,11 @@ export interface FraudDataOptions {
   shuffleLabels?: boolean;
 }
 
+export interface DatasetOptions extends FraudDataOptions {
+  /** Default 'fraud'. The features are the same rows either way; only `label` changes. */
+  target?: DatasetTarget;
+}
+
 /** Labels are permuted within blocks of this many rows so that generation still streams. */
 export const labelShuffleBlock = 4096;
 
@@ -168,9 +190,10 @@ interface Resolved {
   merchantMix: number;
   amountScale: number;
   labelNoise: number;
+  target: DatasetTarget;
 }
 
-function resolve(options: FraudDataOptions): Resolved {
+function resolve(options: DatasetOptions): Resolved {
   const { rows } = options;
   if (!Number.isSafeInteger(rows) || rows < 0) throw new RangeError(`rows must be a non-negative integer`);
   const cards = options.cards ?? Math.max(10, Math.ceil(rows / 100));
@@ -190,7 +213,10 @@ function resolve(options: FraudDataOptions): Resolved {
     throw new RangeError(`drift.amountScale must be > 0`);
   const labelNoise = options.shuffleLabels ? 1 : (options.labelNoise ?? 0);
   if (!(labelNoise >= 0 && labelNoise <= 1)) throw new RangeError(`labelNoise must be in [0, 1]`);
-  return { rows, cards, seed, startMs, days, merchantMix, amountScale, labelNoise };
+  const target = options.target ?? 'fraud';
+  if (target !== 'fraud' && target !== 'expected_loss')
+    throw new RangeError(`target must be 'fraud' or 'expected_loss', got ${String(target)}`);
+  return { rows, cards, seed, startMs, days, merchantMix, amountScale, labelNoise, target };
 }
 
 /**
@@ -211,17 +237,45 @@ export function fraudProbability(f: FraudFeatures): number {
   return 1 / (1 + Math.exp(-z));
 }
 
-/** Streams `options.rows` transactions in event-time order. Same options ⇒ identical rows. */
-export function generateFraudRows(options: FraudDataOptions): Generator<FraudRow, void, undefined> {
+/** Share of a fraudulent amount the issuer cannot claw back; cross-border chargebacks recover less. */
+export function lossGivenFraud(f: Pick<FraudFeatures, 'is_foreign'>): number {
+  return 0.55 + 0.35 * f.is_foreign;
+}
+
+/**
+ * The expected loss of a transaction: amount × P(fraud) × loss given fraud. The regression target
+ * is this times log-normal noise with mean 1, so this is also the best prediction (the oracle).
+ */
+export function expectedLoss(f: FraudFeatures): number {
+  return f.amount * fraudProbability(f) * lossGivenFraud(f);
+}
+
+/** Log-space spread of the expected-loss noise: about ±25% around the oracle. */
+export const expectedLossNoiseSigma = 0.25;
+
+/**
+ * Streams `options.rows` transactions in event-time order. Same options ⇒ identical rows.
+ * `label` is the fraud label, or with `target: 'expected_loss'` the expected loss.
+ */
+export function generateFraudRows(
+  options: FraudDataOptions & { target?: 'fraud' },
+): Generator<FraudRow, void, undefined>;
+export function generateFraudRows(
+  options: FraudDataOptions & { target: 'expected_loss' },
+): Generator<ExpectedLossRow, void, undefined>;
+export function generateFraudRows(options: DatasetOptions): Generator<DatasetRow, void, undefined>;
+export function generateFraudRows(options: DatasetOptions): Generator<DatasetRow, void, undefined> {
   // Resolved here rather than on the first next(), so bad options throw before anything is written.
   return rows(resolve(options));
 }
 
-function* rows(o: Resolved): Generator<FraudRow, void, undefined> {
+function* rows(o: Resolved): Generator<DatasetRow, void, undefined> {
   // Separate streams: changing how labels are drawn or shuffled never moves the features.
   const world = new Random(o.seed, 1);
   const labels = new Random(o.seed, 2);
   const noise = new Random(o.seed, 3);
+  const losses = new Random(o.seed, 5);
+  const lossMedian = Math.exp(-(expectedLossNoiseSigma ** 2) / 2);
   // Ids carry the seed so datasets generated with different seeds can be combined.
   const seedTag = Math.floor(new Random(o.seed, 4).next() * 0x1_0000_0000)
     .toString(16)
@@ -257,7 +311,7 @@ function* rows(o: Resolved): Generator<FraudRow, void, undefined> {
   let nextLegitAt = o.startMs + legitGap(o.startMs);
   const bursts: FraudBurst[] = [];
   let lastTime = -Infinity;
-  const pending: FraudRow[] = [];
+  const pending: DatasetRow[] = [];
 
   for (let index = 0; index < o.rows; index++) {
     let burstIndex = -1;
@@ -344,12 +398,20 @@ function* rows(o: Resolved): Generator<FraudRow, void, undefined> {
       txn_count_24h: count24h,
       amount_vs_avg_24h: count24h === 0 ? 1 : round(amount / (sum24h / count24h), 4),
     };
-    const row: FraudRow = {
+    const row: DatasetRow = {
       transaction_id: `txn-${seedTag}-${String(index).padStart(8, '0')}`,
       card_id: card.id,
       event_time: new Date(time).toISOString(),
       ...features,
-      label: labels.bernoulli(fraudProbability(features)) ? 1 : 0,
+      label:
+        o.target === 'fraud'
+          ? labels.bernoulli(fraudProbability(features))
+            ? 1
+            : 0
+          : // Significant digits, not decimals: most losses are cents or less, a few are hundreds.
+            Number(
+              (expectedLoss(features) * losses.logNormal(lossMedian, expectedLossNoiseSigma)).toPrecision(6),
+            ),
     };
 
     if (o.labelNoise === 0) {
@@ -370,7 +432,7 @@ function* rows(o: Resolved): Generator<FraudRow, void, undefined> {
 }
 
 /** Permutes the labels of a random `fraction` of `rows` among themselves (Fisher–Yates). */
-function permuteLabels(rows: FraudRow[], fraction: number, random: Random): void {
+function permuteLabels(rows: DatasetRow[], fraction: number, random: Random): void {
   const chosen = fraction >= 1 ? rows : rows.filter(() => random.bernoulli(fraction));
   const shuffled = chosen.map((row) => row.label);
   for (let i = shuffled.length - 1; i > 0; i--) {

@@ -76,6 +76,18 @@ describe('cli', () => {
     expect(report.fraudRate).toBeCloseTo(expected.filter((row) => row.label === 1).length / 3000, 4);
   }, 30_000);
 
+  it('--regression writes the expected-loss target for the same rows', async () => {
+    const out = join(dir, 'cli-regression.csv');
+    const { stdout } = await run(tsx, [cli, '--rows', '2000', '--seed', '4', '--out', out, '--regression']);
+    const report = JSON.parse(stdout) as { rows: number; target: string; meanLabel: number };
+    expect(report).toMatchObject({ rows: 2000, target: 'expected_loss' });
+    const expected = [...generateFraudRows({ rows: 2000, seed: 4, target: 'expected_loss' })];
+    const lines = readFileSync(out, 'utf8').trim().split('\n');
+    expect(lines[0]).toBe(fraudCsvHeader);
+    expect(lines.slice(1)).toEqual(expected.map(toCsvLine));
+    expect(report.meanLabel).toBeCloseTo(expected.reduce((sum, row) => sum + row.label, 0) / 2000, 4);
+  }, 30_000);
+
   it('exits 2 with a usage message on bad arguments', async () => {
     const failure = await run(tsx, [cli, '--rows', 'many', '--out', join(dir, 'x.csv')]).catch(
       (error: { code: number; stderr: string }) => error,

@@ -1,10 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import {
+  expectedLoss,
   fraudColumns,
   fraudFeatureNames,
   fraudProbability,
   generateFraudRows,
   labelShuffleBlock,
+  type ExpectedLossRow,
   type FraudDataOptions,
   type FraudRow,
 } from '../src/fraud.ts';
@@ -192,5 +194,91 @@ describe('generateFraudRows', () => {
     expect(() => generateFraudRows({ rows: 10, labelNoise: 1.5 })).toThrow(/labelNoise/);
     expect(() => generateFraudRows({ rows: 10, drift: { merchantMix: 2 } })).toThrow(/merchantMix/);
     expect(generate({ rows: 0 })).toEqual([]);
+  });
+});
+
+/** Pearson correlation. */
+function correlation(xs: readonly number[], ys: readonly number[]): number {
+  const mx = mean(xs);
+  const my = mean(ys);
+  let sxy = 0;
+  let sxx = 0;
+  let syy = 0;
+  xs.forEach((x, i) => {
+    const dx = x - mx;
+    const dy = ys[i]! - my;
+    sxy += dx * dy;
+    sxx += dx * dx;
+    syy += dy * dy;
+  });
+  return sxy / Math.sqrt(sxx * syy);
+}
+
+describe("generateFraudRows with target: 'expected_loss'", () => {
+  const regression = (options: FraudDataOptions): ExpectedLossRow[] => [
+    ...generateFraudRows({ ...options, target: 'expected_loss' }),
+  ];
+
+  it('is deterministic per seed and keeps the fraud rows’ features', () => {
+    const a = regression({ rows: 3000, seed: 42 });
+    expect(regression({ rows: 3000, seed: 42 })).toEqual(a);
+    const other = regression({ rows: 3000, seed: 43 });
+    expect(other.map((row) => row.label)).not.toEqual(a.map((row) => row.label));
+    const strip = ({ label: _label, ...rest }: FraudRow | ExpectedLossRow) => rest;
+    expect(a.map(strip)).toEqual(generate({ rows: 3000, seed: 42 }).map(strip));
+    expect(Object.keys(a[0]!)).toEqual([...fraudColumns]);
+  });
+
+  it('gives a non-negative real target that follows amount × P(fraud) × loss given fraud', () => {
+    const rows = regression({ rows: 20_000, seed: 5 });
+    const labels = rows.map((row) => row.label);
+    for (const label of labels) {
+      expect(Number.isFinite(label)).toBe(true);
+      expect(label).toBeGreaterThanOrEqual(0);
+    }
+    expect(new Set(labels).size).toBeGreaterThan(rows.length * 0.5);
+    // The noise has mean 1: the oracle is unbiased and explains most of the variance.
+    const oracle = rows.map(expectedLoss);
+    expect(mean(labels) / mean(oracle)).toBeGreaterThan(0.97);
+    expect(mean(labels) / mean(oracle)).toBeLessThan(1.03);
+    expect(correlation(labels, oracle)).toBeGreaterThan(0.9);
+    // Each driver on its own carries part of it.
+    expect(
+      correlation(
+        labels,
+        rows.map((row) => row.amount),
+      ),
+    ).toBeGreaterThan(0.2);
+    expect(
+      correlation(
+        labels,
+        rows.map((row) => row.merchant_risk),
+      ),
+    ).toBeGreaterThan(0.1);
+    expect(
+      correlation(
+        labels,
+        rows.map((row) => row.txn_count_1h),
+      ),
+    ).toBeGreaterThan(0.1);
+  });
+
+  it('shuffled targets keep their values but lose the relation', () => {
+    const clean = regression({ rows: 20_000, seed: 9 });
+    const shuffled = regression({ rows: 20_000, seed: 9, shuffleLabels: true });
+    const sorted = (rows: ExpectedLossRow[]) => rows.map((row) => row.label).sort((a, b) => a - b);
+    expect(sorted(shuffled)).toEqual(sorted(clean));
+    expect(
+      Math.abs(
+        correlation(
+          shuffled.map((r) => r.label),
+          shuffled.map(expectedLoss),
+        ),
+      ),
+    ).toBeLessThan(0.05);
+  });
+
+  it('rejects an unknown target', () => {
+    expect(() => generateFraudRows({ rows: 10, target: 'loss' as 'fraud' })).toThrow(/target/);
   });
 });

@@ -10,6 +10,7 @@ export const metricDirections: Record<string, 'higher' | 'lower'> = {
   log_loss: 'lower',
   rmse: 'lower',
   mae: 'lower',
+  r2: 'higher',
 };
 
 export interface MetricDelta {

@@ -10,10 +10,28 @@ export interface LabelledDataset {
   featureNames: string[];
 }
 
+/** A dataset with a real-valued target, for regression. */
+export interface ContinuousLabelledDataset {
+  /** Row-major [nRows, featureNames.length], the layout the model's "features" input takes. */
+  features: Float32Array;
+  /** The target per row, finite, exactly as written in the CSV (float64). */
+  labels: Float64Array;
+  nRows: number;
+  featureNames: string[];
+}
+
+/** `binary`: labels must be 0 or 1 (classification); `continuous`: any finite number (regression). */
+export type LabelKind = 'binary' | 'continuous';
+
 export interface ReadCsvOptions {
   /** Defaults to "label" (datasetColumns.label in the trainer contract). */
   labelColumn?: string;
+  /** Defaults to "binary". */
+  target?: LabelKind;
 }
+
+type BinaryOptions = ReadCsvOptions & { target?: 'binary' };
+type ContinuousOptions = ReadCsvOptions & { target: 'continuous' };
 
 const comma = 0x2c;
 const newline = 0x0a;
@@ -35,9 +53,24 @@ const numberPattern = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 export async function readLabelledCsv(
   path: string,
   featureNames: readonly string[],
+  options?: BinaryOptions,
+): Promise<LabelledDataset>;
+export async function readLabelledCsv(
+  path: string,
+  featureNames: readonly string[],
+  options: ContinuousOptions,
+): Promise<ContinuousLabelledDataset>;
+export async function readLabelledCsv(
+  path: string,
+  featureNames: readonly string[],
+  options?: ReadCsvOptions,
+): Promise<LabelledDataset | ContinuousLabelledDataset>;
+export async function readLabelledCsv(
+  path: string,
+  featureNames: readonly string[],
   options: ReadCsvOptions = {},
-): Promise<LabelledDataset> {
-  const parser = new LabelledCsvParser(path, featureNames, options.labelColumn ?? 'label');
+): Promise<LabelledDataset | ContinuousLabelledDataset> {
+  const parser = new LabelledCsvParser(path, featureNames, options.labelColumn ?? 'label', kindOf(options));
   try {
     for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 }))
       parser.push(chunk as Buffer);
@@ -57,12 +90,28 @@ export async function readLabelledCsv(
 export function parseLabelledCsv(
   text: string | Uint8Array,
   featureNames: readonly string[],
+  options?: BinaryOptions & { source?: string },
+): LabelledDataset;
+export function parseLabelledCsv(
+  text: string | Uint8Array,
+  featureNames: readonly string[],
+  options: ContinuousOptions & { source?: string },
+): ContinuousLabelledDataset;
+export function parseLabelledCsv(
+  text: string | Uint8Array,
+  featureNames: readonly string[],
+  options?: ReadCsvOptions & { source?: string },
+): LabelledDataset | ContinuousLabelledDataset;
+export function parseLabelledCsv(
+  text: string | Uint8Array,
+  featureNames: readonly string[],
   options: ReadCsvOptions & { source?: string } = {},
-): LabelledDataset {
+): LabelledDataset | ContinuousLabelledDataset {
   const parser = new LabelledCsvParser(
     options.source ?? 'dataset',
     featureNames,
     options.labelColumn ?? 'label',
+    kindOf(options),
   );
   parser.push(
     typeof text === 'string' ? Buffer.from(text) : Buffer.from(text.buffer, text.byteOffset, text.byteLength),
@@ -70,10 +119,21 @@ export function parseLabelledCsv(
   return parser.finish();
 }
 
+function kindOf(options: ReadCsvOptions): LabelKind {
+  const kind = options.target ?? 'binary';
+  if (kind !== 'binary' && kind !== 'continuous') {
+    throw new ShepherdError(
+      'bad_request',
+      `target must be "binary" or "continuous", got ${JSON.stringify(kind as unknown)}`,
+    );
+  }
+  return kind;
+}
+
 class LabelledCsvParser {
   private readonly nFeatures: number;
   private features = new Float32Array(0);
-  private labels = new Uint8Array(0);
+  private labels: Uint8Array | Float64Array;
   private nRows = 0;
   private line = 0;
   private leftover: Buffer | undefined;
@@ -87,6 +147,7 @@ class LabelledCsvParser {
     private readonly source: string,
     private readonly featureNames: readonly string[],
     private readonly labelColumn: string,
+    private readonly kind: LabelKind,
   ) {
     if (featureNames.length === 0) throw new ShepherdError('bad_request', 'no feature columns requested');
     const duplicate = featureNames.find((name, i) => featureNames.indexOf(name) !== i);
@@ -97,6 +158,7 @@ class LabelledCsvParser {
     }
     this.nFeatures = featureNames.length;
     this.row = new Float64Array(this.nFeatures + 1);
+    this.labels = kind === 'binary' ? new Uint8Array(0) : new Float64Array(0);
   }
 
   push(chunk: Buffer): void {
@@ -109,17 +171,16 @@ class LabelledCsvParser {
     this.leftover = start < buffer.length ? buffer.subarray(start) : undefined;
   }
 
-  finish(): LabelledDataset {
+  finish(): LabelledDataset | ContinuousLabelledDataset {
     if (this.leftover && this.leftover.length > 0) this.parseLine(this.leftover, 0, this.leftover.length);
     this.leftover = undefined;
     if (!this.slots)
       throw new ShepherdError('unprocessable', `${this.source} is empty: it has no header row`);
-    return {
-      features: this.features.slice(0, this.nRows * this.nFeatures),
-      labels: this.labels.slice(0, this.nRows),
-      nRows: this.nRows,
-      featureNames: [...this.featureNames],
-    };
+    const features = this.features.slice(0, this.nRows * this.nFeatures);
+    const featureNames = [...this.featureNames];
+    return this.labels instanceof Uint8Array
+      ? { features, labels: this.labels.slice(0, this.nRows), nRows: this.nRows, featureNames }
+      : { features, labels: this.labels.slice(0, this.nRows), nRows: this.nRows, featureNames };
   }
 
   private parseLine(buffer: Buffer, start: number, end: number): void {
@@ -144,6 +205,12 @@ class LabelledCsvParser {
         const value = parseNumber(buffer, fieldStart, i);
         if (Number.isNaN(value))
           this.fail(`"${buffer.toString('utf8', fieldStart, i)}" is not a number`, column);
+        // Only a long exponent ("1e999") gets here non-finite; a target must be a usable number.
+        if (slot === this.nFeatures && !Number.isFinite(value))
+          this.fail(
+            `a target must be a finite number, got "${buffer.toString('utf8', fieldStart, i)}"`,
+            column,
+          );
         row[slot] = value;
       }
       column++;
@@ -158,7 +225,8 @@ class LabelledCsvParser {
       );
     }
     const label = row[this.nFeatures]!;
-    if (label !== 0 && label !== 1) this.fail(`expected 0 or 1, got ${label}`, slots.indexOf(this.nFeatures));
+    if (this.kind === 'binary' && label !== 0 && label !== 1)
+      this.fail(`expected 0 or 1, got ${label}`, slots.indexOf(this.nFeatures));
 
     if (this.nRows === this.labels.length) this.grow();
     const offset = this.nRows * this.nFeatures;
@@ -195,7 +263,7 @@ class LabelledCsvParser {
     const capacity = Math.max(1024, this.labels.length * 2);
     const features = new Float32Array(capacity * this.nFeatures);
     features.set(this.features);
-    const labels = new Uint8Array(capacity);
+    const labels = this.kind === 'binary' ? new Uint8Array(capacity) : new Float64Array(capacity);
     labels.set(this.labels);
     this.features = features;
     this.labels = labels;

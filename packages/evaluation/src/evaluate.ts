@@ -1,6 +1,11 @@
-import type { LabelledDataset } from './csv.ts';
-import { binaryClassificationMetrics, type BinaryClassificationMetrics } from './metrics.ts';
-import type { ClassifierModel } from './model.ts';
+import type { ContinuousLabelledDataset, LabelledDataset } from './csv.ts';
+import {
+  binaryClassificationMetrics,
+  regressionMetrics,
+  type BinaryClassificationMetrics,
+  type RegressionMetrics,
+} from './metrics.ts';
+import type { ClassifierModel, RegressorModel } from './model.ts';
 
 export interface ClassifierEvaluation {
   metrics: BinaryClassificationMetrics;
@@ -20,4 +25,19 @@ export async function evaluateClassifier(
     dataset.featureNames.length,
   );
   return { metrics: binaryClassificationMetrics(dataset.labels, probabilities, options), probabilities };
+}
+
+export interface RegressorEvaluation {
+  metrics: RegressionMetrics;
+  /** Prediction per row, for reports and drift reference profiles. */
+  predictions: Float32Array;
+}
+
+/** The regression counterpart of evaluateClassifier, on a dataset read with `target: 'continuous'`. */
+export async function evaluateRegressor(
+  model: RegressorModel,
+  dataset: ContinuousLabelledDataset,
+): Promise<RegressorEvaluation> {
+  const predictions = await model.predict(dataset.features, dataset.nRows, dataset.featureNames.length);
+  return { metrics: regressionMetrics(dataset.labels, predictions), predictions };
 }

@@ -22,6 +22,13 @@ export type BinaryClassificationMetrics = {
 export type RegressionMetrics = {
   rmse: number;
   mae: number;
+  /**
+   * Coefficient of determination, 1 - SS_res / SS_tot, as scikit-learn's r2_score. Omitted (not
+   * NaN) when every target is the same: it is undefined then.
+   */
+  r2?: number;
+  /** Mean of the targets: the RMSE of always predicting it is their standard deviation. */
+  target_mean: number;
   row_count: number;
 };
 
@@ -101,6 +108,7 @@ export function regressionMetrics(targets: Numbers, predictions: Numbers): Regre
   checkPairs(targets, predictions, 'predictions');
   let squared = 0;
   let absolute = 0;
+  let sum = 0;
   for (let i = 0; i < targets.length; i++) {
     const error = predictions[i]! - targets[i]!;
     if (!Number.isFinite(error)) {
@@ -108,9 +116,19 @@ export function regressionMetrics(targets: Numbers, predictions: Numbers): Regre
     }
     squared += error * error;
     absolute += Math.abs(error);
+    sum += targets[i]!;
   }
   const n = targets.length;
-  return { rmse: Math.sqrt(squared / n), mae: absolute / n, row_count: n };
+  const mean = sum / n;
+  let total = 0;
+  for (let i = 0; i < n; i++) total += (targets[i]! - mean) ** 2;
+  return {
+    rmse: Math.sqrt(squared / n),
+    mae: absolute / n,
+    ...(total > 0 ? { r2: 1 - squared / total } : {}),
+    target_mean: mean,
+    row_count: n,
+  };
 }
 
 function checkPairs(labels: Numbers, values: Numbers, what: string): void {

@@ -168,3 +168,56 @@ describe('readLabelledCsv', () => {
     });
   });
 });
+
+describe('parseLabelledCsv with a continuous target', () => {
+  it('keeps the targets as float64, exactly as written', () => {
+    const text = 'id,x,label\nr1,1,0.1\nr2,2,-12.75\nr3,3,1e6\nr4,4,123456.789012345\n';
+    const dataset = parseLabelledCsv(text, ['x'], { target: 'continuous' });
+    expect(dataset.labels).toBeInstanceOf(Float64Array);
+    expect(Array.from(dataset.labels)).toEqual([0.1, -12.75, 1e6, 123456.789012345]);
+    expect(Array.from(dataset.features)).toEqual([1, 2, 3, 4]);
+    expect(dataset.nRows).toBe(4);
+  });
+
+  it('grows past its first allocation', () => {
+    const n = 3000;
+    const lines = ['x,label', ...Array.from({ length: n }, (_, i) => `${i},${i / 8}`)];
+    const dataset = parseLabelledCsv(lines.join('\n'), ['x'], { target: 'continuous' });
+    expect(dataset.nRows).toBe(n);
+    expect(dataset.labels[n - 1]).toBe((n - 1) / 8);
+  });
+
+  it.each([
+    ['inf', '"inf" is not a number'],
+    ['NaN', '"NaN" is not a number'],
+    ['', '"" is not a number'],
+    ['1e999', 'a target must be a finite number, got "1e999"'],
+  ])('refuses %j naming the line and column', (value, problem) => {
+    const message = unprocessable(() =>
+      parseLabelledCsv(`id,x,amount_lost\nr1,1,2.5\nr2,2,${value}\n`, ['x'], {
+        target: 'continuous',
+        labelColumn: 'amount_lost',
+        source: 'losses.csv',
+      }),
+    );
+    expect(message).toBe(`losses.csv line 3, column "amount_lost": ${problem}`);
+  });
+
+  it('still refuses non-binary labels by default', () => {
+    expect(unprocessable(() => parseLabelledCsv('x,label\n1,0.5\n', ['x']))).toContain(
+      'expected 0 or 1, got 0.5',
+    );
+  });
+
+  it('reads a file the same way', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'shepherd-csv-continuous-'));
+    try {
+      const path = join(dir, 'targets.csv');
+      await writeFile(path, 'x,label\r\n1,2.25\r\n2,-3\r\n');
+      const dataset = await readLabelledCsv(path, ['x'], { target: 'continuous' });
+      expect(Array.from(dataset.labels)).toEqual([2.25, -3]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

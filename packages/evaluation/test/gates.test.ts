@@ -159,6 +159,19 @@ describe('compare', () => {
     ]);
   });
 
+  it('counts lower rmse and mae, and higher r2, as better', () => {
+    const deltas = compare(
+      { rmse: 1.5, mae: 1.2, r2: 0.6, target_mean: 3 },
+      { rmse: 2, mae: 1, r2: 0.5, target_mean: 3.1 },
+    );
+    expect(Object.fromEntries(deltas.map((d) => [d.metric, d.better]))).toEqual({
+      rmse: true,
+      mae: false,
+      r2: true,
+      target_mean: null,
+    });
+  });
+
   it('leaves the relative change empty over a zero champion', () => {
     expect(compare({ x: 1 }, { x: 0 })[0]).toMatchObject({ absolute: 1, relative: null });
   });

@@ -170,7 +170,16 @@ describe('regressionMetrics', () => {
     const metrics = regressionMetrics([3.0, -0.5, 2.0, 7.0, 4.25], [2.5, 0.0, 2.0, 8.0, 3.0]);
     expect(metrics.rmse).toBeCloseTo(0.7826237921249264, 12);
     expect(metrics.mae).toBeCloseTo(0.65, 12);
+    // sklearn.metrics.r2_score([3.0, -0.5, 2.0, 7.0, 4.25], [2.5, 0.0, 2.0, 8.0, 3.0])
+    expect(metrics.r2).toBeCloseTo(0.9002442996742671, 12);
+    expect(metrics.target_mean).toBeCloseTo(3.15, 12);
     expect(metrics.row_count).toBe(5);
+  });
+
+  it('omits r2 when every target is the same', () => {
+    const metrics = regressionMetrics([2, 2, 2], [1, 2, 3]);
+    expect(metrics).not.toHaveProperty('r2');
+    expect(metrics.rmse).toBeCloseTo(Math.sqrt(2 / 3), 12);
   });
 
   it('refuses non-finite values', () => {

@@ -3,8 +3,8 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ShepherdError } from '@shepherd/core/errors';
 import { parseLabelledCsv } from '../src/csv.ts';
-import { evaluateClassifier } from '../src/evaluate.ts';
-import { loadModel, type ClassifierModel } from '../src/model.ts';
+import { evaluateClassifier, evaluateRegressor } from '../src/evaluate.ts';
+import { loadModel, type ClassifierModel, type Model, type RegressorModel } from '../src/model.ts';
 
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 
@@ -19,6 +19,12 @@ const rows = [
 ];
 const expectedPositiveProba = [
   0.550010621547699, 0.9640505909919739, 0.028261035680770874, 0.46988922357559204, 0.9999998807907104,
+];
+
+// scikit-learn's LinearRegression.predict(rows) for the same rows, printed by make_fixture.py
+// when it wrote linreg.onnx (y = 2 x0 - 1.25 x1 + 0.5 x2 + 3 + noise).
+const expectedPredictions = [
+  3.006483554840088, 6.506690979003906, -1.3618674278259277, 3.004295825958252, 21.761341094970703,
 ];
 
 async function rejection(promise: Promise<unknown>): Promise<ShepherdError> {
@@ -122,5 +128,104 @@ describe('loadModel refuses what is not a contract model', () => {
   it('maps a missing file to not_found', async () => {
     const err = await rejection(loadModel(fixture('does-not-exist.onnx')));
     expect(err.code).toBe('not_found');
+  });
+});
+
+describe('loadModel with task regression + predict', () => {
+  let model: RegressorModel;
+
+  beforeAll(async () => {
+    model = await loadModel(fixture('linreg.onnx'), { task: 'regression' });
+  });
+  afterAll(async () => {
+    await model.close();
+  });
+
+  it("matches scikit-learn's predict to 1e-5", async () => {
+    expect(model.task).toBe('regression');
+    expect(model.nFeatures).toBe(3);
+    const predictions = await model.predict(Float32Array.from(rows.flat()), rows.length, 3);
+    expect(predictions).toBeInstanceOf(Float32Array);
+    expect(predictions.length).toBe(rows.length);
+    predictions.forEach((p, i) => expect(Math.abs(p - expectedPredictions[i]!)).toBeLessThan(1e-5));
+  });
+
+  it('gives the same answers however the rows are batched', async () => {
+    const n = 1001;
+    const input = new Float32Array(n * 3);
+    for (let i = 0; i < input.length; i++) input[i] = Math.cos(i * 0.29) * 4;
+    const whole = await model.predict(input, n, 3);
+    const small = await loadModel(await readFile(fixture('linreg.onnx')), {
+      task: 'regression',
+      batchSize: 100,
+    });
+    const batched = await small.predict(input, n, 3);
+    await small.close();
+    // Not bit-equal: ONNX Runtime's GEMM kernel takes a different path for a batch's leftover
+    // rows, so the last float32 bit can differ with the batch size.
+    batched.forEach((p, i) => expect(Math.abs(p - whole[i]!)).toBeLessThan(1e-5 * Math.max(1, Math.abs(p))));
+    expect((await model.predict(new Float32Array(0), 0, 3)).length).toBe(0);
+  });
+
+  it('refuses a shape that does not match the model', async () => {
+    const err = await rejection(model.predict(new Float32Array(8), 2, 4));
+    expect(err.code).toBe('bad_request');
+    expect(err.message).toContain('takes 3 features per row, got 4');
+  });
+
+  it('evaluates a continuous dataset end to end', async () => {
+    const targets = [3, 6.5, -1.5, 3, 22];
+    const csv = [
+      'transaction_id,a,b,c,label',
+      ...rows.map((r, i) => `t${i},${r.join(',')},${targets[i]}`),
+    ].join('\n');
+    const dataset = parseLabelledCsv(csv, ['a', 'b', 'c'], { target: 'continuous' });
+    const { metrics, predictions } = await evaluateRegressor(model, dataset);
+    expect(predictions[4]).toBeCloseTo(expectedPredictions[4]!, 5);
+    expect(metrics.row_count).toBe(5);
+    const errors = expectedPredictions.map((p, i) => p - targets[i]!);
+    expect(metrics.mae).toBeCloseTo(errors.reduce((a, e) => a + Math.abs(e), 0) / 5, 5);
+    expect(metrics.rmse).toBeCloseTo(Math.sqrt(errors.reduce((a, e) => a + e * e, 0) / 5), 5);
+  });
+
+  it('narrows a model loaded with a task known only at run time', async () => {
+    const task = ['regression', 'binary_classification'][0] as 'regression' | 'binary_classification';
+    const loaded: Model = await loadModel(fixture('linreg.onnx'), { task });
+    try {
+      if (loaded.task !== 'regression') throw new Error('expected a regressor');
+      expect((await loaded.predict(Float32Array.from(rows[0]!), 1, 3))[0]).toBeCloseTo(
+        expectedPredictions[0]!,
+        5,
+      );
+    } finally {
+      await loaded.close();
+    }
+  });
+});
+
+describe('loadModel refuses a model of the other task', () => {
+  it('names the missing output and the task the classifier looks like', async () => {
+    const err = await rejection(loadModel(fixture('logreg.onnx'), { task: 'regression' }));
+    expect(err.code).toBe('unprocessable');
+    expect(err.message).toContain('does not follow the model contract for task regression');
+    expect(err.message).toContain('no output named "predictions"');
+    expect(err.message).toContain('probabilities float32 [?, 2]');
+    expect(err.message).toContain('load it with task binary_classification');
+  });
+
+  it('says so when a regressor is loaded as a classifier (the default task)', async () => {
+    const err = await rejection(loadModel(fixture('linreg.onnx')));
+    expect(err.code).toBe('unprocessable');
+    expect(err.message).toContain('no output named "probabilities"');
+    expect(err.message).toContain('predictions float32 [?, 1]');
+    expect(err.message).toContain('load it with task regression');
+  });
+
+  it('refuses an unknown task', async () => {
+    const err = await rejection(
+      loadModel(fixture('linreg.onnx'), { task: 'ranking' as unknown as 'regression' }),
+    );
+    expect(err.code).toBe('bad_request');
+    expect(err.message).toContain('unknown model task "ranking"');
   });
 });
