@@ -5,7 +5,7 @@ import type { NativeConnection, Worker } from '@temporalio/worker';
 import { buildApp } from '../../api/src/app.ts';
 import type { ArtifactStore } from '@shepherd/artifacts/types';
 import { connectTemporal } from '@shepherd/clients/temporal';
-import { generateFraudRows, type FraudDataOptions } from '@shepherd/datagen/fraud';
+import { generateFraudRows, type DatasetOptions } from '@shepherd/datagen/fraud';
 import { writeCsv } from '@shepherd/datagen/csv';
 import type { MlflowClient } from '@shepherd/mlflow/client';
 import { ensureProject } from '@shepherd/registry/projects';
@@ -88,7 +88,7 @@ export async function startPlatform(options: { worker?: boolean; trainers?: Reco
   };
 
   /** Writes generated transactions to the artifact store and returns their URI. */
-  const dataset = async (name: string, data: FraudDataOptions) => {
+  const dataset = async (name: string, data: DatasetOptions) => {
     const path = join(workDir, `${name}.csv`);
     await writeCsv(path, generateFraudRows(data));
     return (await artifacts.put(`data/${name}.csv`, { path })).uri;

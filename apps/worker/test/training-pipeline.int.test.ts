@@ -332,6 +332,38 @@ describe('trainingPipeline on the real stack', { timeout: 600_000 }, () => {
     expect(failed.versionId).toBeNull();
   });
 
+  it('trains, scores and gates a regression model (expected loss per transaction)', async () => {
+    const lossModel = `${model}-loss`;
+    const created = await platform.api<ModelView>('POST', '/models', { name: lossModel, task: 'regression' });
+    expect(created.status).toBe(201);
+    const data = await platform.dataset('expected-loss', { rows: 20_000, seed: 3, target: 'expected_loss' });
+    const started = await platform.api<TrainingRunView>('POST', `/models/${lossModel}/trainings`, {
+      requestId: 'loss-v1',
+      trainer: { name: 'reference-sklearn' },
+      data: { uri: data },
+      gates: {
+        r2: { threshold: 0.2, greaterIsBetter: true },
+        mae: { threshold: 12, greaterIsBetter: false },
+      },
+    });
+    const run = await platform.waitForTraining(started.body.id);
+    expect(run).toMatchObject({ state: 'succeeded', version: 1 });
+    const v1 = (await platform.api<VersionView>('GET', `/models/${lossModel}/versions/1`)).body;
+    expect(v1).toMatchObject({ state: 'production', aliases: ['champion'] });
+    expect(Object.keys(v1.metrics)).toEqual(expect.arrayContaining(['rmse', 'mae', 'r2']));
+    expect(v1.metrics).not.toHaveProperty('roc_auc');
+
+    const strict = await platform.api<TrainingRunView>('POST', `/models/${lossModel}/trainings`, {
+      requestId: 'loss-strict',
+      trainer: { name: 'reference-sklearn' },
+      data: { uri: data },
+      gates: { mae: { threshold: 0.01, greaterIsBetter: false } },
+    });
+    const rejected = await platform.waitForTraining(strict.body.id);
+    expect(rejected.state).toBe('rejected');
+    expect(rejected.failureReason).toMatch(/holdout: mae = [\d.]+ is above the threshold/);
+  });
+
   it('keeps one MLflow experiment with one run per training', async () => {
     const experiment = await platform.mlflow.getExperimentByName(experimentName(model));
     const { runs } = await platform.mlflow.searchRuns([experiment.experiment_id], { maxResults: 100 });

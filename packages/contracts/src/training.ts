@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { modelTask } from './trainer.ts';
 
 const artifactUri = z
   .string()
@@ -102,6 +103,7 @@ export const trainingPipelineInput = z.object({
   projectId: z.string().uuid(),
   modelId: z.string().uuid(),
   modelName: z.string(),
+  modelTask: modelTask,
   workflowId: z.string(),
   actor: z.string(),
   source: modelSource,

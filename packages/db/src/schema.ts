@@ -3,3 +3,4 @@ export * from './schema/registry.ts';
 export * from './schema/lineage.ts';
 export * from './schema/audit.ts';
 export * from './schema/training.ts';
+export * from './schema/auth.ts';

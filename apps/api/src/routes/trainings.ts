@@ -23,7 +23,7 @@ const modelParams = projectParams.extend({ model: modelName });
 
 type EvaluationFields = Omit<
   TrainingPipelineInput,
-  'projectId' | 'modelId' | 'modelName' | 'workflowId' | 'actor' | 'source'
+  'projectId' | 'modelId' | 'modelName' | 'modelTask' | 'workflowId' | 'actor' | 'source'
 >;
 
 export function trainingRoutes(deps: RouteDeps): RouteSpec[] {
@@ -46,6 +46,7 @@ export function trainingRoutes(deps: RouteDeps): RouteSpec[] {
       projectId: ctx.projectId,
       modelId: model.id,
       modelName: model.name,
+      modelTask: model.task === 'regression' ? 'regression' : 'binary_classification',
       workflowId,
       actor: ctx.actor,
       source,

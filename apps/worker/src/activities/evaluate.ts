@@ -3,6 +3,8 @@ import { parseLabelledCsv } from '@shepherd/evaluation/csv';
 import { evaluateGates } from '@shepherd/evaluation/gates';
 import { binaryClassificationMetrics } from '@shepherd/evaluation/metrics';
 import { loadModel } from '@shepherd/evaluation/model';
+import { evaluateRegressor } from '@shepherd/evaluation/evaluate';
+import type { ModelTask } from '@shepherd/contracts/trainer';
 import { resolveAlias } from '@shepherd/registry/aliases';
 import { getTrainingSet } from '@shepherd/registry/training';
 import { annotateVersion, getVersionById } from '@shepherd/registry/versions';
@@ -18,13 +20,26 @@ interface Dataset {
 export function evaluateActivities(deps: ActivityDeps) {
   /** Loads a version's model, refusing bytes whose sha256 differs from the registered one. */
   async function score(
+    task: ModelTask,
     version: ModelVersion,
     featureNames: string[],
     dataset: Dataset,
   ): Promise<Record<string, number>> {
     const bytes = await deps.artifacts.getVerified(version.artifactUri, version.artifactSha256);
+    if (task === 'regression') {
+      const data = parseLabelledCsv(dataset.text, featureNames, {
+        source: dataset.name,
+        target: 'continuous',
+      });
+      const model = await loadModel(bytes, { task: 'regression' });
+      try {
+        return { ...(await evaluateRegressor(model, data)).metrics };
+      } finally {
+        await model.close();
+      }
+    }
     const data = parseLabelledCsv(dataset.text, featureNames, { source: dataset.name });
-    const model = await loadModel(bytes);
+    const model = await loadModel(bytes, { task: 'binary_classification' });
     try {
       const probabilities = await model.predictProba(data.features, data.nRows, featureNames.length);
       return { ...binaryClassificationMetrics(data.labels, probabilities) };
@@ -41,6 +56,7 @@ export function evaluateActivities(deps: ActivityDeps) {
     evaluateCandidate: (
       input: Scope & {
         modelId: string;
+        modelTask: ModelTask;
         versionId: string;
         trainingSetId: string;
         goldenSetUri?: string | undefined;
@@ -66,7 +82,7 @@ export function evaluateActivities(deps: ActivityDeps) {
 
         const candidateScores: Record<string, Record<string, number>> = {};
         for (const dataset of datasets)
-          candidateScores[dataset.name] = await score(candidate, set.featureNames, dataset);
+          candidateScores[dataset.name] = await score(input.modelTask, candidate, set.featureNames, dataset);
 
         const championVersion = await resolveAlias(ctx, input.modelId, 'champion');
         let championScores: Record<string, Record<string, number>> | undefined;
@@ -77,7 +93,12 @@ export function evaluateActivities(deps: ActivityDeps) {
             : undefined;
           const championFeatures = championSet?.featureNames ?? set.featureNames;
           for (const dataset of datasets) {
-            championScores[dataset.name] = await score(championVersion, championFeatures, dataset);
+            championScores[dataset.name] = await score(
+              input.modelTask,
+              championVersion,
+              championFeatures,
+              dataset,
+            );
           }
         }
 

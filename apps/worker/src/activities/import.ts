@@ -1,3 +1,4 @@
+import type { ModelTask } from '@shepherd/contracts/trainer';
 import { ShepherdError } from '@shepherd/core/errors';
 import { loadModel } from '@shepherd/evaluation/model';
 import { updateTrainingRun } from '@shepherd/registry/training';
@@ -9,7 +10,13 @@ export function importActivities(deps: ActivityDeps) {
   return {
     /** Copies an ONNX model out of an MLflow run into the artifact store, checking it is a usable model. */
     importMlflowModel: (
-      input: Scope & { modelName: string; runId: string; artifactPath: string; featureNames: string[] },
+      input: Scope & {
+        modelName: string;
+        modelTask: ModelTask;
+        runId: string;
+        artifactPath: string;
+        featureNames: string[];
+      },
     ) =>
       guarded(async (): Promise<TrainedArtifact> => {
         if (!deps.mlflow)
@@ -26,7 +33,7 @@ export function importActivities(deps: ActivityDeps) {
               `MLflow run ${input.runId} has no artifact '${input.artifactPath}' (${err instanceof Error ? err.message : String(err)})`,
             );
           });
-        const model = await loadModel(bytes);
+        const model = await loadModel(bytes, { task: input.modelTask });
         try {
           if (model.nFeatures !== undefined && model.nFeatures !== input.featureNames.length) {
             throw new ShepherdError(

@@ -4,7 +4,7 @@ import { mkdir, readFile, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Context } from '@temporalio/activity';
 import type { z } from 'zod';
-import { trainerProgress, trainerResult } from '@shepherd/contracts/trainer';
+import { trainerProgress, trainerResult, type ModelTask } from '@shepherd/contracts/trainer';
 import type { trainerSpec } from '@shepherd/contracts/training';
 import { ShepherdError } from '@shepherd/core/errors';
 import { loadModel } from '@shepherd/evaluation/model';
@@ -28,6 +28,7 @@ export function trainActivities(deps: ActivityDeps) {
     trainModel: (
       input: Scope & {
         modelName: string;
+        modelTask: ModelTask;
         trainer: z.infer<typeof trainerSpec>;
         trainingSetId: string;
         mlflowRunId: string | null;
@@ -54,7 +55,12 @@ export function trainActivities(deps: ActivityDeps) {
         await runTrainer(command, {
           SHEPHERD_TRAIN_DATA: trainPath,
           SHEPHERD_OUTPUT_DIR: outputDir,
-          SHEPHERD_PARAMS: JSON.stringify(input.trainer.params),
+          // The task belongs to the model; a trainer learns it through its params.
+          SHEPHERD_PARAMS: JSON.stringify(
+            input.modelTask === 'regression'
+              ? { task: 'regression', ...input.trainer.params }
+              : input.trainer.params,
+          ),
           SHEPHERD_SEED: String(input.trainer.seed),
           ...(input.mlflowRunId && deps.mlflow
             ? { MLFLOW_TRACKING_URI: deps.mlflow.trackingUri, MLFLOW_RUN_ID: input.mlflowRunId }
@@ -78,7 +84,7 @@ export function trainActivities(deps: ActivityDeps) {
           );
         }
         const bytes = await readFile(modelPath);
-        const model = await loadModel(bytes);
+        const model = await loadModel(bytes, { task: input.modelTask });
         try {
           if (model.nFeatures !== undefined && model.nFeatures !== result.data.featureNames.length) {
             throw new ShepherdError(

@@ -70,6 +70,7 @@ export async function trainingPipeline(input: TrainingPipelineInput): Promise<Tr
       artifact = await training.trainModel({
         ...scope,
         modelName: input.modelName,
+        modelTask: input.modelTask,
         trainer: input.source.trainer,
         trainingSetId: trainingSet.id,
         mlflowRunId,
@@ -82,6 +83,7 @@ export async function trainingPipeline(input: TrainingPipelineInput): Promise<Tr
       artifact = await io.importMlflowModel({
         ...scope,
         modelName: input.modelName,
+        modelTask: input.modelTask,
         runId: input.source.runId,
         artifactPath: input.source.artifactPath,
         featureNames: trainingSet.featureNames,
@@ -103,6 +105,7 @@ export async function trainingPipeline(input: TrainingPipelineInput): Promise<Tr
     const report = await evaluation.evaluateCandidate({
       ...scope,
       modelId: input.modelId,
+      modelTask: input.modelTask,
       versionId: version.id,
       trainingSetId: trainingSet.id,
       goldenSetUri: input.goldenSetUri,
