@@ -5,8 +5,9 @@
  *   DEMO_FAST=1  smaller data sets.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { localStack, localStackEnv } from '../infra/local/endpoints.ts';
 import { down, status as stackStatus, up } from '../infra/local/manager.ts';
 import { defaultCacheDir, defaultStateDir, repoRoot } from '../infra/local/paths.ts';
@@ -27,6 +28,18 @@ const urls = {
   gateway: `http://127.0.0.1:${ports.gateway}`,
   dashboard: `http://127.0.0.1:${ports.dashboard}`,
 };
+
+// One admin token per checkout, kept across runs so a CLI session keeps working.
+const tokenFile = join(repoRoot, '.state', 'demo', 'admin-token');
+const adminToken = readOrCreateToken(tokenFile);
+
+function readOrCreateToken(file: string): string {
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  mkdirSync(dirname(file), { recursive: true });
+  const token = `shp_${randomBytes(32).toString('base64url')}`;
+  writeFileSync(file, `${token}\n`, { mode: 0o600 });
+  return token;
+}
 
 const children: { name: string; child: ChildProcess }[] = [];
 let stackWasRunning = false;
@@ -129,7 +142,10 @@ async function main(): Promise<void> {
   });
   const buildCode = await new Promise<number | null>((resolve) => build.once('close', resolve));
   if (buildCode !== 0) throw new Error('dashboard build failed');
-  startApp('api', tsx, ['apps/api/src/main.ts'], { API_PORT: String(ports.api) });
+  startApp('api', tsx, ['apps/api/src/main.ts'], {
+    API_PORT: String(ports.api),
+    SHEPHERD_ADMIN_TOKEN: adminToken,
+  });
   startApp('worker', tsx, ['apps/worker/src/main.ts']);
   startApp('gateway', tsx, ['apps/gateway/src/main.ts'], { GATEWAY_PORT: String(ports.gateway) });
   startApp(
@@ -154,6 +170,7 @@ async function main(): Promise<void> {
     log,
     env: localStackEnv(),
     apiUrl: urls.api,
+    token: adminToken,
     links: {
       mlflow: `http://${mlflow.host}:${mlflow.port}`,
       temporal: `http://${temporal.host}:${temporal.uiPort}`,
@@ -174,6 +191,7 @@ async function main(): Promise<void> {
       `  MLflow UI    http://${mlflow.host}:${mlflow.port}`,
       `  champion     ${result.model} v${result.champion}  (npm run shepherd -- versions ${result.model})`,
       `  logs         ${logsDir}`,
+      `  CLI          export SHEPHERD_TOKEN=$(cat ${tokenFile})  # an admin token of project "default"`,
       '',
     ].join('\n'),
   );

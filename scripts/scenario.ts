@@ -14,6 +14,8 @@ export interface ScenarioContext {
   log: (message: string) => void;
   env: Record<string, string>;
   apiUrl: string;
+  /** An admin token of the default project. */
+  token: string;
   links: { mlflow: string; temporal: string };
   /** Smaller data for tests and impatient people. */
   fast: boolean;
@@ -40,7 +42,7 @@ export async function playScenario(ctx: ScenarioContext): Promise<ScenarioResult
     .replace('T', '-')
     .toLowerCase();
   const model = `card-fraud-${stamp}`;
-  const api = new ApiClient(ctx.apiUrl, 'default');
+  const api = new ApiClient(ctx.apiUrl, 'default', ctx.token);
   await api.call<ModelView>('POST', '/models', { name: model, description: 'Card-transaction fraud (demo)' });
   log(`act 1: model ${model} created`);
 

@@ -8,6 +8,7 @@ import { openApiDocument } from './openapi.ts';
 import { registerRoutes, type RouteSpec } from './route.ts';
 import type { RouteDeps } from './routes/context.ts';
 import { modelRoutes } from './routes/models.ts';
+import { tokenRoutes } from './routes/tokens.ts';
 import { trainingRoutes } from './routes/trainings.ts';
 
 export interface ApiDeps {
@@ -19,7 +20,7 @@ export interface ApiDeps {
 }
 
 export function apiRoutes(services: RouteDeps): RouteSpec[] {
-  return [...modelRoutes(services), ...trainingRoutes(services)];
+  return [...modelRoutes(services), ...trainingRoutes(services), ...tokenRoutes(services)];
 }
 
 export function buildApp(deps: ApiDeps) {
@@ -46,7 +47,7 @@ export function buildApp(deps: ApiDeps) {
 
   if (deps.services) {
     const routes = apiRoutes(deps.services);
-    registerRoutes(app, routes);
+    registerRoutes(app, routes, deps.services.db);
     const document = openApiDocument(routes);
     app.get('/v1/openapi.json', async () => document);
   }

@@ -6,6 +6,11 @@ export const apiEnvSchema = z.object({
   API_HOST: z.string().default('127.0.0.1'),
   API_PORT: port.default(8080),
   LOG_LEVEL: logLevel,
+  /** An admin token for DEFAULT_PROJECT, registered at start: how a fresh install gets its first token. */
+  SHEPHERD_ADMIN_TOKEN: z
+    .string()
+    .regex(/^shp_[A-Za-z0-9_-]{32,}$/, { message: 'must look like shp_ followed by at least 32 characters' })
+    .optional(),
   /** Created at start so a fresh install has somewhere to put models. */
   DEFAULT_PROJECT: z
     .string()

@@ -10,6 +10,7 @@ import { migrate } from '@shepherd/db/migrate';
 import { MlflowClient } from '@shepherd/mlflow/client';
 import { ensureProject } from '@shepherd/registry/projects';
 import { buildApp } from './app.ts';
+import { ensureToken } from './auth/tokens.ts';
 import { loadApiEnv } from './env.ts';
 
 runMain('api', async () => {
@@ -47,7 +48,16 @@ runMain('api', async () => {
     ? new MlflowClient({ trackingUri: env.MLFLOW_TRACKING_URI })
     : undefined;
   // Until projects are managed over the API, one project exists from the start.
-  await ensureProject(database.db, env.DEFAULT_PROJECT);
+  const project = await ensureProject(database.db, env.DEFAULT_PROJECT);
+  if (env.SHEPHERD_ADMIN_TOKEN) {
+    await ensureToken(database.db, {
+      projectId: project.id,
+      name: 'bootstrap-admin',
+      role: 'admin',
+      createdBy: 'SHEPHERD_ADMIN_TOKEN',
+      token: env.SHEPHERD_ADMIN_TOKEN,
+    });
+  }
 
   const app = buildApp({
     logger,

@@ -63,7 +63,7 @@ export function registerRegistryCommands(program: Command, out: Out): void {
     const env = loadCliEnv();
     const options = program.opts<GlobalOptions>();
     return {
-      api: new ApiClient(env.SHEPHERD_API_URL, options.project ?? env.SHEPHERD_PROJECT),
+      api: new ApiClient(env.SHEPHERD_API_URL, options.project ?? env.SHEPHERD_PROJECT, env.SHEPHERD_TOKEN),
       json: options.json === true,
     };
   };
@@ -278,6 +278,57 @@ export function registerRegistryCommands(program: Command, out: Out): void {
         reason: options.reason,
       });
       print(json, v, () => `${model} v${v.version} rejected`);
+    });
+
+  const tokens = program.command('tokens').description("manage the project's API tokens (admin)");
+  tokens
+    .command('create <name>')
+    .description('create a token; it is printed once')
+    .requiredOption('--role <role>', 'viewer, ml-engineer, approver or admin')
+    .option('--expires-in-days <days>', 'expiry', (value) => Number(value))
+    .action(async (name: string, options: { role: string; expiresInDays?: number }) => {
+      const { api, json } = client();
+      const created = await api.call<{ id: string; token: string; role: string }>('POST', '/tokens', {
+        name,
+        role: options.role,
+        ...(options.expiresInDays ? { expiresInDays: options.expiresInDays } : {}),
+      });
+      print(
+        json,
+        created,
+        () =>
+          `${created.token}\n(token ${created.id}, role ${created.role}: store it now, it is not shown again)`,
+      );
+    });
+  tokens
+    .command('list')
+    .description('list tokens (never their secrets)')
+    .action(async () => {
+      const { api, json } = client();
+      const result = await api.call<{
+        tokens: {
+          id: string;
+          name: string;
+          role: string;
+          prefix: string;
+          expiresAt: string | null;
+          revokedAt: string | null;
+        }[];
+      }>('GET', '/tokens');
+      print(json, result, () =>
+        table([
+          ['ID', 'NAME', 'ROLE', 'PREFIX', 'EXPIRES', 'REVOKED'],
+          ...result.tokens.map((t) => [t.id, t.name, t.role, t.prefix, t.expiresAt, t.revokedAt]),
+        ]),
+      );
+    });
+  tokens
+    .command('revoke <id>')
+    .description('revoke a token at once')
+    .action(async (id: string) => {
+      const { api, json } = client();
+      const revoked = await api.call<{ id: string; name: string }>('DELETE', `/tokens/${id}`);
+      print(json, revoked, () => `revoked ${revoked.name} (${revoked.id})`);
     });
 
   program

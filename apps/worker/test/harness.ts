@@ -3,6 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { NativeConnection, Worker } from '@temporalio/worker';
 import { buildApp } from '../../api/src/app.ts';
+import { createToken } from '../../api/src/auth/tokens.ts';
 import type { ArtifactStore } from '@shepherd/artifacts/types';
 import { connectTemporal } from '@shepherd/clients/temporal';
 import { generateFraudRows, type DatasetOptions } from '@shepherd/datagen/fraud';
@@ -36,6 +37,12 @@ export async function startPlatform(options: { worker?: boolean; trainers?: Reco
   const database = await openTestDatabase();
   const projectSlug = `t-${randomUUID().slice(0, 8)}`;
   const project = await ensureProject(database.db, projectSlug);
+  const { token: adminToken } = await createToken(database.db, {
+    projectId: project.id,
+    name: 'test-admin',
+    role: 'admin',
+    createdBy: 'test',
+  });
   const artifacts: ArtifactStore = testArtifactStore();
   const mlflow: MlflowClient = testMlflow();
   const taskQueue = `test-training-${randomUUID()}`;
@@ -78,10 +85,12 @@ export async function startPlatform(options: { worker?: boolean; trainers?: Reco
     method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE',
     path: string,
     body?: unknown,
+    token: string = adminToken,
   ) => {
     const response = await app.inject({
       method,
       url: `/v1/projects/${projectSlug}${path}`,
+      headers: { authorization: `Bearer ${token}` },
       ...(body === undefined ? {} : { payload: body as Record<string, unknown> }),
     });
     return { status: response.statusCode, body: response.json<T>() };
@@ -122,6 +131,8 @@ export async function startPlatform(options: { worker?: boolean; trainers?: Reco
 
   return {
     env,
+    app,
+    adminToken,
     listen,
     database,
     project,

@@ -260,6 +260,7 @@ describe('trainingPipeline on the real stack', { timeout: 600_000 }, () => {
     const run = async (...args: string[]) => {
       const lines: string[] = [];
       process.env.SHEPHERD_API_URL = baseUrl;
+      process.env.SHEPHERD_TOKEN = platform.adminToken;
       await buildProgram((text) => lines.push(text)).parseAsync([
         'node',
         'shepherd',

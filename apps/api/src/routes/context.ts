@@ -2,8 +2,8 @@ import type { Client } from '@temporalio/client';
 import type { Database } from '@shepherd/db/client';
 import type { MlflowClient } from '@shepherd/mlflow/client';
 import type { RegistryContext } from '@shepherd/registry/context';
-import { getProject } from '@shepherd/registry/projects';
 import type { FastifyRequest } from 'fastify';
+import type { Principal } from '../auth/tokens.ts';
 
 export interface RouteDeps {
   db: Database;
@@ -13,9 +13,13 @@ export interface RouteDeps {
   trainingTaskQueue: string;
 }
 
-/** Resolves the project in the path; until authentication lands every caller acts as `api`. */
-export async function projectContext(deps: RouteDeps, slug: string, request: FastifyRequest) {
-  const project = await getProject(deps.db, slug);
-  const ctx: RegistryContext = { db: deps.db, projectId: project.id, actor: 'api', requestId: request.id };
-  return { project, ctx };
+/** The caller's project and identity: every registry call is scoped by it and audited with it. */
+export function projectContext(deps: RouteDeps, principal: Principal, request: FastifyRequest) {
+  const ctx: RegistryContext = {
+    db: deps.db,
+    projectId: principal.project.id,
+    actor: `token:${principal.name}`,
+    requestId: request.id,
+  };
+  return { project: principal.project, ctx };
 }

@@ -67,12 +67,13 @@ export function modelRoutes(deps: RouteDeps): RouteSpec[] {
       method: 'GET',
       url: '/v1/projects/:project/models',
       operationId: 'listModels',
+      permission: 'read',
       summary: 'List the models of a project',
       tag: 'models',
       params: projectParams,
       response: z.object({ models: z.array(modelViewSchema) }),
-      handler: async ({ params, request }) => {
-        const { ctx } = await projectContext(deps, params.project, request);
+      handler: async ({ principal, request }) => {
+        const { ctx } = projectContext(deps, principal, request);
         const models = await listModels(ctx);
         return {
           models: await Promise.all(
@@ -85,14 +86,15 @@ export function modelRoutes(deps: RouteDeps): RouteSpec[] {
       method: 'POST',
       url: '/v1/projects/:project/models',
       operationId: 'createModel',
+      permission: 'write',
       summary: 'Create a model',
       tag: 'models',
       params: projectParams,
       body: createModelBody,
       response: modelViewSchema,
       status: 201,
-      handler: async ({ params, body, request }) => {
-        const { ctx } = await projectContext(deps, params.project, request);
+      handler: async ({ body, principal, request }) => {
+        const { ctx } = projectContext(deps, principal, request);
         return modelView(await createModel(ctx, body), {});
       },
     }),
@@ -100,12 +102,13 @@ export function modelRoutes(deps: RouteDeps): RouteSpec[] {
       method: 'GET',
       url: '/v1/projects/:project/models/:model',
       operationId: 'getModel',
+      permission: 'read',
       summary: 'Get a model with its aliases',
       tag: 'models',
       params: modelParams,
       response: modelViewSchema,
-      handler: async ({ params, request }) => {
-        const { ctx } = await projectContext(deps, params.project, request);
+      handler: async ({ params, principal, request }) => {
+        const { ctx } = projectContext(deps, principal, request);
         const model = await getModel(ctx, params.model);
         return modelView(model, await aliasNumbers(ctx, model));
       },
@@ -114,12 +117,13 @@ export function modelRoutes(deps: RouteDeps): RouteSpec[] {
       method: 'GET',
       url: '/v1/projects/:project/models/:model/versions',
       operationId: 'listVersions',
+      permission: 'read',
       summary: 'List the versions of a model, newest first',
       tag: 'versions',
       params: modelParams,
       response: z.object({ versions: z.array(versionViewSchema) }),
-      handler: async ({ params, request }) => {
-        const { ctx } = await projectContext(deps, params.project, request);
+      handler: async ({ params, principal, request }) => {
+        const { ctx } = projectContext(deps, principal, request);
         const model = await getModel(ctx, params.model);
         const numbers = await aliasNumbers(ctx, model);
         const versions = await listVersions(ctx, model.id);
@@ -134,12 +138,13 @@ export function modelRoutes(deps: RouteDeps): RouteSpec[] {
       method: 'GET',
       url: '/v1/projects/:project/models/:model/versions/:version',
       operationId: 'getVersion',
+      permission: 'read',
       summary: 'Get one version: metrics, evaluation report, artifact',
       tag: 'versions',
       params: versionParams,
       response: versionViewSchema,
-      handler: async ({ params, request }) => {
-        const { ctx } = await projectContext(deps, params.project, request);
+      handler: async ({ params, principal, request }) => {
+        const { ctx } = projectContext(deps, principal, request);
         const model = await getModel(ctx, params.model);
         const version = await getVersion(ctx, model.id, params.version);
         return versionView(model, version, aliasesOf(await aliasNumbers(ctx, model), version.version));
@@ -149,6 +154,7 @@ export function modelRoutes(deps: RouteDeps): RouteSpec[] {
       method: 'GET',
       url: '/v1/projects/:project/models/:model/compare',
       operationId: 'compareVersions',
+      permission: 'read',
       summary: 'Compare the holdout metrics of two versions',
       tag: 'versions',
       params: modelParams,
@@ -157,8 +163,8 @@ export function modelRoutes(deps: RouteDeps): RouteSpec[] {
         candidate: z.coerce.number().int().positive(),
       }),
       response: compareView,
-      handler: async ({ params, query, request }) => {
-        const { ctx } = await projectContext(deps, params.project, request);
+      handler: async ({ params, query, principal, request }) => {
+        const { ctx } = projectContext(deps, principal, request);
         const model = await getModel(ctx, params.model);
         const base = await getVersion(ctx, model.id, query.base);
         const candidate = await getVersion(ctx, model.id, query.candidate);
@@ -182,13 +188,14 @@ export function modelRoutes(deps: RouteDeps): RouteSpec[] {
       method: 'PUT',
       url: '/v1/projects/:project/models/:model/aliases/:alias',
       operationId: 'setAlias',
+      permission: 'write',
       summary: 'Point an alias (e.g. challenger) at a version; champion moves by approval',
       tag: 'versions',
       params: modelParams.extend({ alias: z.string() }),
       body: setAliasBody,
       response: modelViewSchema,
-      handler: async ({ params, body, request }) => {
-        const { ctx } = await projectContext(deps, params.project, request);
+      handler: async ({ params, body, principal, request }) => {
+        const { ctx } = projectContext(deps, principal, request);
         const model = await getModel(ctx, params.model);
         const version = await getVersion(ctx, model.id, body.version);
         await setAlias(ctx, model.id, params.alias, version.id);
@@ -200,12 +207,13 @@ export function modelRoutes(deps: RouteDeps): RouteSpec[] {
       method: 'DELETE',
       url: '/v1/projects/:project/models/:model/aliases/:alias',
       operationId: 'removeAlias',
+      permission: 'write',
       summary: 'Remove an alias',
       tag: 'versions',
       params: modelParams.extend({ alias: z.string() }),
       response: modelViewSchema,
-      handler: async ({ params, request }) => {
-        const { ctx } = await projectContext(deps, params.project, request);
+      handler: async ({ params, principal, request }) => {
+        const { ctx } = projectContext(deps, principal, request);
         const model = await getModel(ctx, params.model);
         if (params.alias === 'champion') {
           throw new ShepherdError(
@@ -222,13 +230,14 @@ export function modelRoutes(deps: RouteDeps): RouteSpec[] {
       method: 'PATCH',
       url: '/v1/projects/:project/models/:model/versions/:version',
       operationId: 'updateVersion',
+      permission: 'write',
       summary: "Change a version's description or tags",
       tag: 'versions',
       params: versionParams,
       body: updateVersionBody,
       response: versionViewSchema,
-      handler: async ({ params, body, request }) => {
-        const { ctx } = await projectContext(deps, params.project, request);
+      handler: async ({ params, body, principal, request }) => {
+        const { ctx } = projectContext(deps, principal, request);
         const model = await getModel(ctx, params.model);
         const version = await getVersion(ctx, model.id, params.version);
         const tags = { ...version.tags };
@@ -247,12 +256,13 @@ export function modelRoutes(deps: RouteDeps): RouteSpec[] {
       method: 'POST',
       url: '/v1/projects/:project/models/:model/versions/:version/approve',
       operationId: 'approveVersion',
+      permission: 'approve',
       summary: 'Approve a validated version: it becomes champion, the previous champion is archived',
       tag: 'versions',
       params: versionParams,
       response: versionViewSchema,
-      handler: async ({ params, request }) => {
-        const { ctx } = await projectContext(deps, params.project, request);
+      handler: async ({ params, principal, request }) => {
+        const { ctx } = projectContext(deps, principal, request);
         const model = await getModel(ctx, params.model);
         const version = await getVersion(ctx, model.id, params.version);
         const { champion } = await promote(ctx, model.id, version.id);
@@ -264,13 +274,14 @@ export function modelRoutes(deps: RouteDeps): RouteSpec[] {
       method: 'POST',
       url: '/v1/projects/:project/models/:model/versions/:version/reject',
       operationId: 'rejectVersion',
+      permission: 'approve',
       summary: 'Reject a validated version with a reason',
       tag: 'versions',
       params: versionParams,
       body: rejectBody,
       response: versionViewSchema,
-      handler: async ({ params, body, request }) => {
-        const { ctx } = await projectContext(deps, params.project, request);
+      handler: async ({ params, body, principal, request }) => {
+        const { ctx } = projectContext(deps, principal, request);
         const model = await getModel(ctx, params.model);
         const version = await getVersion(ctx, model.id, params.version);
         const aliases = await getAliases(ctx, model.id);
@@ -292,6 +303,7 @@ export function modelRoutes(deps: RouteDeps): RouteSpec[] {
       method: 'GET',
       url: '/v1/projects/:project/lineage/:kind/:id',
       operationId: 'getLineage',
+      permission: 'read',
       summary: 'Where a node came from (upstream) or what depends on it (downstream)',
       tag: 'lineage',
       params: projectParams.extend({ kind: lineageNodeKind, id: z.string().min(1).max(200) }),
@@ -300,8 +312,8 @@ export function modelRoutes(deps: RouteDeps): RouteSpec[] {
         depth: z.coerce.number().int().min(1).max(20).default(10),
       }),
       response: lineageView,
-      handler: async ({ params, query, request }) => {
-        const { ctx } = await projectContext(deps, params.project, request);
+      handler: async ({ params, query, principal, request }) => {
+        const { ctx } = projectContext(deps, principal, request);
         const graph = await walkLineage(
           ctx,
           { kind: params.kind, id: params.id },

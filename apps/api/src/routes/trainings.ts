@@ -78,14 +78,15 @@ export function trainingRoutes(deps: RouteDeps): RouteSpec[] {
       method: 'POST',
       url: '/v1/projects/:project/models/:model/trainings',
       operationId: 'startTraining',
+      permission: 'write',
       summary: 'Train a new version with a registered trainer, evaluate it against the champion and gate it',
       tag: 'training',
       params: modelParams,
       body: startTrainingBody,
       response: trainingRunViewSchema,
       status: 202,
-      handler: async ({ params, body, request }) => {
-        const { ctx } = await projectContext(deps, params.project, request);
+      handler: async ({ params, body, principal, request }) => {
+        const { ctx } = projectContext(deps, principal, request);
         const model = await getModel(ctx, params.model);
         const { trainer, ...fields } = body;
         return start(ctx, params.project, model, { kind: 'trainer', trainer }, fields);
@@ -95,6 +96,7 @@ export function trainingRoutes(deps: RouteDeps): RouteSpec[] {
       method: 'POST',
       url: '/v1/projects/:project/models/:model/imports',
       operationId: 'importRun',
+      permission: 'write',
       summary:
         'Bring your own run: register the ONNX model of an MLflow run, evaluated and gated like any other',
       tag: 'training',
@@ -102,8 +104,8 @@ export function trainingRoutes(deps: RouteDeps): RouteSpec[] {
       body: importRunBody,
       response: trainingRunViewSchema,
       status: 202,
-      handler: async ({ params, body, request }) => {
-        const { ctx } = await projectContext(deps, params.project, request);
+      handler: async ({ params, body, principal, request }) => {
+        const { ctx } = projectContext(deps, principal, request);
         const model = await getModel(ctx, params.model);
         const { mlflowRunId, artifactPath, ...fields } = body;
         return start(
@@ -119,12 +121,13 @@ export function trainingRoutes(deps: RouteDeps): RouteSpec[] {
       method: 'GET',
       url: '/v1/projects/:project/models/:model/trainings',
       operationId: 'listTrainings',
+      permission: 'read',
       summary: 'Training and import runs of a model, newest first',
       tag: 'training',
       params: modelParams,
       response: z.object({ trainings: z.array(trainingRunViewSchema) }),
-      handler: async ({ params, request }) => {
-        const { ctx } = await projectContext(deps, params.project, request);
+      handler: async ({ params, principal, request }) => {
+        const { ctx } = projectContext(deps, principal, request);
         const model = await getModel(ctx, params.model);
         const runs = await listTrainingRuns(ctx, model.id);
         return { trainings: await Promise.all(runs.map((run) => view(ctx, model, run))) };
@@ -134,12 +137,13 @@ export function trainingRoutes(deps: RouteDeps): RouteSpec[] {
       method: 'GET',
       url: '/v1/projects/:project/trainings/:training',
       operationId: 'getTraining',
+      permission: 'read',
       summary: 'One training run: step, outcome, version, failure reason',
       tag: 'training',
       params: projectParams.extend({ training: z.uuid() }),
       response: trainingRunViewSchema,
-      handler: async ({ params, request }) => {
-        const { ctx } = await projectContext(deps, params.project, request);
+      handler: async ({ params, principal, request }) => {
+        const { ctx } = projectContext(deps, principal, request);
         const run = await getTrainingRun(ctx, params.training);
         return view(ctx, await getModelById(ctx, run.modelId), run);
       },
