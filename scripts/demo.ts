@@ -31,14 +31,19 @@ const urls = {
 
 // One admin token per checkout, kept across runs so a CLI session keeps working.
 const tokenFile = join(repoRoot, '.state', 'demo', 'admin-token');
-const adminToken = readOrCreateToken(tokenFile);
+const adminToken = readOrCreate(tokenFile, () => `shp_${randomBytes(32).toString('base64url')}`);
+// Temporal payloads are encrypted in the demo as they should be in production.
+const payloadKeys = readOrCreate(
+  join(repoRoot, '.state', 'demo', 'payload-keys'),
+  () => `demo:${randomBytes(32).toString('base64')}`,
+);
 
-function readOrCreateToken(file: string): string {
+function readOrCreate(file: string, make: () => string): string {
   if (existsSync(file)) return readFileSync(file, 'utf8').trim();
   mkdirSync(dirname(file), { recursive: true });
-  const token = `shp_${randomBytes(32).toString('base64url')}`;
-  writeFileSync(file, `${token}\n`, { mode: 0o600 });
-  return token;
+  const value = make();
+  writeFileSync(file, `${value}\n`, { mode: 0o600 });
+  return value;
 }
 
 const children: { name: string; child: ChildProcess }[] = [];
@@ -56,7 +61,7 @@ function startApp(
   const out = openSync(join(logsDir, `${name}.log`), 'w');
   const child = spawn(command, args, {
     cwd,
-    env: { ...process.env, ...localStackEnv(), ...env },
+    env: { ...process.env, ...localStackEnv(), SHEPHERD_PAYLOAD_KEYS: payloadKeys, ...env },
     stdio: ['ignore', out, out],
     detached: true,
   });
@@ -168,7 +173,7 @@ async function main(): Promise<void> {
   const { temporal, mlflow } = localStack;
   const result = await playScenario({
     log,
-    env: localStackEnv(),
+    env: { ...localStackEnv(), SHEPHERD_PAYLOAD_KEYS: payloadKeys },
     apiUrl: urls.api,
     token: adminToken,
     links: {

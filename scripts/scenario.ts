@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createArtifactStore } from '@shepherd/artifacts/store';
+import { dataConverterFor } from '@shepherd/clients/codec';
 import { connectTemporal } from '@shepherd/clients/temporal';
 import type { ModelView, TrainingRunView, VersionView } from '@shepherd/contracts/registry';
 import { writeCsv } from '@shepherd/datagen/csv';
@@ -124,6 +125,7 @@ async function pingWorker({ log, env }: ScenarioContext): Promise<void> {
   const { client, connection } = await connectTemporal({
     address: env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233',
     namespace: env.TEMPORAL_NAMESPACE ?? 'default',
+    dataConverter: dataConverterFor(env.SHEPHERD_PAYLOAD_KEYS),
   });
   try {
     const workflowId = `demo-ping-${randomUUID()}`;

@@ -1,6 +1,15 @@
 import { z } from 'zod';
 import { taskQueues } from '@shepherd/contracts/training';
-import { csv, hostPort, httpUrl, logLevel, parseEnv, port, postgresUrl } from '@shepherd/core/env';
+import {
+  csv,
+  hostPort,
+  payloadKeys,
+  httpUrl,
+  logLevel,
+  parseEnv,
+  port,
+  postgresUrl,
+} from '@shepherd/core/env';
 
 export const apiEnvSchema = z.object({
   API_HOST: z.string().default('127.0.0.1'),
@@ -21,6 +30,8 @@ export const apiEnvSchema = z.object({
   PGLITE_DATA_DIR: z.string().optional(),
   TEMPORAL_ADDRESS: hostPort.default('127.0.0.1:7233'),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  /** Encrypts Temporal payloads (AES-256-GCM); API and workers need the same keys. Unset: plain. */
+  SHEPHERD_PAYLOAD_KEYS: payloadKeys.optional(),
   TRAINING_TASK_QUEUE: z.string().min(1).default(taskQueues.training),
   KAFKA_BROKERS: csv(hostPort).default(['127.0.0.1:9092']),
   /** Unset: artifacts in ARTIFACT_DIR on local disk. */

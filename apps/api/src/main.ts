@@ -1,3 +1,4 @@
+import { dataConverterFor } from '@shepherd/clients/codec';
 import { createKafka } from '@shepherd/clients/kafka';
 import { createS3 } from '@shepherd/clients/s3';
 import { connectTemporal } from '@shepherd/clients/temporal';

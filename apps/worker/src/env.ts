@@ -1,7 +1,7 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { csv, hostPort, httpUrl, logLevel, parseEnv, postgresUrl } from '@shepherd/core/env';
+import { csv, hostPort, payloadKeys, httpUrl, logLevel, parseEnv, postgresUrl } from '@shepherd/core/env';
 import { taskQueues } from '@shepherd/contracts/training';
 
 const defaultPython = join(homedir(), '.cache', 'shepherd', 'venv', 'bin', 'python3');
@@ -10,6 +10,8 @@ export const workerEnvSchema = z.object({
   LOG_LEVEL: logLevel,
   TEMPORAL_ADDRESS: hostPort.default('127.0.0.1:7233'),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  /** Encrypts Temporal payloads (AES-256-GCM); API and workers need the same keys. Unset: plain. */
+  SHEPHERD_PAYLOAD_KEYS: payloadKeys.optional(),
   /** Comma-separated task queues this worker polls; one per workload so they scale apart. */
   WORKER_TASK_QUEUES: csv(z.string().min(1)).default([taskQueues.main, taskQueues.training]),
   /** A prebuilt workflow bundle (npm run build -w @shepherd/worker); unset in development. */

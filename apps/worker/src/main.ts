@@ -1,3 +1,4 @@
+import { dataConverterFor } from '@shepherd/clients/codec';
 import { runMain } from '@shepherd/core/env';
 import { createLogger } from '@shepherd/core/logger';
 import { buildActivityDeps } from './deps.ts';
@@ -17,6 +18,7 @@ runMain('worker', async () => {
         namespace: env.TEMPORAL_NAMESPACE,
         taskQueue,
         activityDeps: deps,
+        dataConverter: dataConverterFor(env.SHEPHERD_PAYLOAD_KEYS),
         ...(env.WORKFLOW_BUNDLE ? { workflowBundlePath: env.WORKFLOW_BUNDLE } : { workflowBundleCode }),
       }),
     ),

@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import { bundleWorkflowCode, NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import type { DataConverter } from '@temporalio/common';
 import { ShepherdError } from '@shepherd/core/errors';
 import { createActivities, type ActivityDeps } from './activities/index.ts';
 
@@ -13,6 +14,8 @@ export interface StartWorkerOptions {
   workflowBundlePath?: string;
   workflowBundleCode?: string;
   activityDeps: ActivityDeps;
+  /** Payload codecs (encryption); must match the clients'. */
+  dataConverter?: DataConverter | undefined;
   identity?: string;
 }
 
@@ -60,5 +63,6 @@ export async function createWorker(
     activities: createActivities(options.activityDeps),
     ...workflowSource,
     ...(options.identity ? { identity: options.identity } : {}),
+    ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}),
   });
 }

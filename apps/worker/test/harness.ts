@@ -1,10 +1,11 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { NativeConnection, Worker } from '@temporalio/worker';
 import { buildApp } from '../../api/src/app.ts';
 import { createToken } from '../../api/src/auth/tokens.ts';
 import type { ArtifactStore } from '@shepherd/artifacts/types';
+import { dataConverterFor } from '@shepherd/clients/codec';
 import { connectTemporal } from '@shepherd/clients/temporal';
 import { generateFraudRows, type DatasetOptions } from '@shepherd/datagen/fraud';
 import { writeCsv } from '@shepherd/datagen/csv';
@@ -48,9 +49,13 @@ export async function startPlatform(options: { worker?: boolean; trainers?: Reco
   const taskQueue = `test-training-${randomUUID()}`;
   const workDir = await scratchDir('worker');
   const trainers = { ...trainerRegistry(loadWorkerEnv({})), ...options.trainers };
+  // The platform's tests run with encrypted Temporal payloads, as production should.
+  const payloadKeys = `test:${randomBytes(32).toString('base64')}`;
+  const dataConverter = dataConverterFor(payloadKeys);
   const temporal = await connectTemporal({
     address: env.TEMPORAL_ADDRESS,
     namespace: env.TEMPORAL_NAMESPACE,
+    dataConverter,
   });
   const app = buildApp({
     logger: quietLogger(),
@@ -76,6 +81,7 @@ export async function startPlatform(options: { worker?: boolean; trainers?: Reco
       namespace: env.TEMPORAL_NAMESPACE,
       taskQueue,
       activityDeps: deps,
+      dataConverter,
       workflowBundleCode: await bundleWorkflows(),
     });
     running = worker.run();
@@ -132,6 +138,7 @@ export async function startPlatform(options: { worker?: boolean; trainers?: Reco
   return {
     env,
     app,
+    payloadKeys,
     adminToken,
     listen,
     database,

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeCsv } from '@shepherd/datagen/csv';
 import { generateFraudRows } from '@shepherd/datagen/fraud';
 import type { LineageView, ModelView, TrainingRunView, VersionView } from '@shepherd/contracts/registry';
+import { connectTemporal } from '@shepherd/clients/temporal';
 import { experimentName } from '@shepherd/registry/mlflow-mirror';
 import { scratchDir } from '@shepherd/testing/platform';
 import { buildProgram } from '../../cli/src/program.ts';
@@ -363,6 +364,29 @@ describe('trainingPipeline on the real stack', { timeout: 600_000 }, () => {
     const rejected = await platform.waitForTraining(strict.body.id);
     expect(rejected.state).toBe('rejected');
     expect(rejected.failureReason).toMatch(/holdout: mae = [\d.]+ is above the threshold/);
+  });
+
+  it('keeps workflow inputs and results encrypted inside Temporal', async () => {
+    const v1 = await version(1);
+    const run = (
+      await platform.api<{ trainings: TrainingRunView[] }>('GET', `/models/${model}/trainings`)
+    ).body.trainings.find((t) => t.requestId === 'v1')!;
+    // A client without the key sees what the Temporal server stores.
+    const raw = await connectTemporal({
+      address: platform.env.TEMPORAL_ADDRESS,
+      namespace: platform.env.TEMPORAL_NAMESPACE,
+    });
+    try {
+      const history = await raw.client.workflow.getHandle(run.workflowId).fetchHistory();
+      const started = history.events![0]!.workflowExecutionStartedEventAttributes!.input!.payloads![0]!;
+      expect(new TextDecoder().decode(started.metadata!.encoding!)).toBe('binary/encrypted');
+      const stored = Buffer.from(started.data!).toString('latin1');
+      expect(stored).not.toContain(uris.v1!);
+      expect(stored).not.toContain(model);
+      expect(v1.artifactUri).not.toBe('');
+    } finally {
+      await raw.connection.close();
+    }
   });
 
   it('keeps one MLflow experiment with one run per training', async () => {

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { openSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TrainingRunView, VersionView } from '@shepherd/contracts/registry';
@@ -31,16 +31,19 @@ describe('a worker killed during training', { timeout: 600_000 }, () => {
 
   /** The real worker entry point, as a process of its own, on the test's database and task queue. */
   const startWorker = () => {
+    // Its output goes to a file in the scratch dir: the place to look when this test fails.
+    const log = openSync(join(workDir, `worker-${workers.length + 1}.log`), 'a');
     const child = spawn(resolve(repoRoot, 'node_modules/.bin/tsx'), ['apps/worker/src/main.ts'], {
       cwd: repoRoot,
       detached: true,
-      stdio: 'ignore',
+      stdio: ['ignore', log, log],
       env: {
         ...process.env,
         ...platform.env,
         KAFKA_BROKERS: platform.env.KAFKA_BROKERS.join(','),
         DATABASE_URL: platform.database.url,
         WORKER_TASK_QUEUES: platform.taskQueue,
+        SHEPHERD_PAYLOAD_KEYS: platform.payloadKeys,
         WORK_DIR: workDir,
         LOG_LEVEL: 'warn',
       },
@@ -84,7 +87,7 @@ describe('a worker killed during training', { timeout: 600_000 }, () => {
 
     await eventually(async () => (trainersWritingTo(attemptOne).length > 0 ? true : undefined), {
       timeoutMs: 120_000,
-      what: 'the trainer to start',
+      what: `the trainer to start (worker log: ${join(workDir, 'worker-1.log')})`,
     });
     process.kill(-first.pid!, 'SIGKILL');
     // The trainer dies with its worker (parent-death signal): no orphan keeps training.

@@ -1,10 +1,13 @@
 import { Client, Connection } from '@temporalio/client';
+import type { DataConverter } from '@temporalio/common';
 import { ShepherdError } from '@shepherd/core/errors';
 
 export interface TemporalOptions {
   address: string;
   namespace: string;
   connectTimeoutMs?: number;
+  /** Payload codecs (encryption); must match the workers'. */
+  dataConverter?: DataConverter | undefined;
 }
 
 /**
@@ -30,7 +33,12 @@ export async function connectTemporal(
       },
     );
   }
-  return { client: new Client({ connection, namespace: options.namespace }), connection };
+  const client = new Client({
+    connection,
+    namespace: options.namespace,
+    ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}),
+  });
+  return { client, connection };
 }
 
 function reason(err: unknown): string {

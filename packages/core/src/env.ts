@@ -73,3 +73,10 @@ export const csv = (item: z.ZodString) =>
         .filter((part) => part !== ''),
     )
     .pipe(z.array(item).min(1));
+
+/** SHEPHERD_PAYLOAD_KEYS: `id:base64(32 bytes)[,…]`; the first key encrypts, all decrypt. */
+export const payloadKeys = z
+  .string()
+  .regex(/^([A-Za-z0-9._-]{1,64}:[A-Za-z0-9+/]{43}=)(,[A-Za-z0-9._-]{1,64}:[A-Za-z0-9+/]{43}=)*$/, {
+    message: 'must be id:base64-of-32-bytes, comma-separated (e.g. k1:$(openssl rand -base64 32))',
+  });
