@@ -26,6 +26,7 @@ runMain('api', async () => {
   const temporal = await connectTemporal({
     address: env.TEMPORAL_ADDRESS,
     namespace: env.TEMPORAL_NAMESPACE,
+    dataConverter: dataConverterFor(env.SHEPHERD_PAYLOAD_KEYS),
   });
   const kafka = createKafka({ brokers: env.KAFKA_BROKERS, clientId: 'shepherd-api', retries: 0 });
 
