@@ -4,3 +4,4 @@ export * from './schema/lineage.ts';
 export * from './schema/audit.ts';
 export * from './schema/training.ts';
 export * from './schema/auth.ts';
+export * from './schema/features.ts';

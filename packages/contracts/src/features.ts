@@ -1,0 +1,292 @@
+import { z } from 'zod';
+
+/**
+ * Feature views and the events that feed them.
+ *
+ * A view is declared in code (`featureViewDefinition`), registered in the database per project
+ * under (name, version), and fed by the Kafka topic `features.<name>` with `featureEventEnvelope`
+ * messages. Changing what a view accepts or computes needs a new version: registration refuses a
+ * different definition under an existing (name, version).
+ */
+
+const identifier = z
+  .string()
+  .regex(/^[a-z][a-z0-9_]{0,62}$/, { message: 'must be lower snake_case, starting with a letter' });
+
+export const featureTypes = ['float', 'int', 'bool', 'string'] as const;
+export const featureType = z.enum(featureTypes);
+export type FeatureType = z.infer<typeof featureType>;
+
+export const featureSpec = z.strictObject({
+  name: identifier,
+  type: featureType,
+  /** A nullable feature accepts `null`; aggregates skip nulls, as SQL does. */
+  nullable: z.boolean().default(false),
+  description: z.string().max(500).optional(),
+});
+export type FeatureSpec = z.infer<typeof featureSpec>;
+
+export const aggregateFunctions = ['count', 'sum', 'avg', 'min', 'max'] as const;
+export const aggregateFunction = z.enum(aggregateFunctions);
+export type AggregateFunction = z.infer<typeof aggregateFunction>;
+
+const windowUnitMs = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+/** A window length such as `30m`, `1h`, `24h` or `7d`. */
+export const windowSpec = z
+  .string()
+  .regex(/^[1-9][0-9]{0,4}[smhd]$/, { message: 'must be a duration like 30m, 1h, 24h or 7d' });
+
+export function windowMs(window: string): number {
+  const unit = window.slice(-1) as keyof typeof windowUnitMs;
+  return Number(window.slice(0, -1)) * windowUnitMs[unit];
+}
+
+/**
+ * A time-window aggregate computed at ingestion, per entity, over the events whose event time lies in
+ * (t − window, t] for the event at time t (the event itself included). `count` counts events;
+ * the others read `field`, a numeric feature of the same view.
+ */
+export const aggregateSpec = z
+  .strictObject({
+    /** Defaults to `<function>_<field>_<window>` (`count_<window>` for count). */
+    name: identifier.optional(),
+    function: aggregateFunction,
+    field: identifier.optional(),
+    window: windowSpec,
+  })
+  .refine((agg) => agg.function === 'count' || agg.field !== undefined, {
+    message: 'sum, avg, min and max need a field',
+    path: ['field'],
+  });
+export type AggregateSpec = z.infer<typeof aggregateSpec>;
+
+export function aggregateName(agg: AggregateSpec): string {
+  if (agg.name !== undefined) return agg.name;
+  return agg.function === 'count' || agg.field === undefined
+    ? `count_${agg.window}`
+    : `${agg.function}_${agg.field}_${agg.window}`;
+}
+
+export const featureViewDefinition = z
+  .strictObject({
+    name: identifier,
+    version: z.number().int().min(1),
+    description: z.string().max(2000).optional(),
+    /**
+     * What the envelope's `entityId` and `eventTime` are called in retrieval results and training
+     * sets, e.g. `card_id` and `event_time`.
+     */
+    entityKey: identifier,
+    eventTimeField: identifier.default('event_time'),
+    features: z.array(featureSpec).min(1).max(500),
+    /** Defaults to `features.<name>`. */
+    sourceTopic: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]{1,249}$/, { message: 'must be a valid Kafka topic name' })
+      .optional(),
+    /** An online value older than this is reported as stale. */
+    ttlSeconds: z.number().int().positive(),
+    aggregates: z.array(aggregateSpec).max(100).default([]),
+  })
+  .superRefine((view, ctx) => {
+    const types = new Map<string, FeatureType>();
+    view.features.forEach((feature, index) => {
+      if (types.has(feature.name)) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `feature '${feature.name}' is declared twice`,
+          path: ['features', index, 'name'],
+        });
+      }
+      types.set(feature.name, feature.type);
+    });
+    const reserved = new Set([view.entityKey, view.eventTimeField]);
+    for (const name of types.keys()) {
+      if (reserved.has(name)) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `feature '${name}' collides with the entity key or event-time field`,
+          path: ['features'],
+        });
+      }
+    }
+    const aggregateNames = new Set<string>();
+    view.aggregates.forEach((agg, index) => {
+      const name = aggregateName(agg);
+      if (aggregateNames.has(name) || types.has(name) || reserved.has(name)) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `aggregate name '${name}' is already used`,
+          path: ['aggregates', index, 'name'],
+        });
+      }
+      aggregateNames.add(name);
+      if (agg.field !== undefined) {
+        const type = types.get(agg.field);
+        if (type !== 'float' && type !== 'int') {
+          ctx.addIssue({
+            code: 'custom',
+            message: `aggregate field '${agg.field}' must be a float or int feature of this view`,
+            path: ['aggregates', index, 'field'],
+          });
+        }
+      }
+    });
+  });
+
+export type FeatureViewDefinitionInput = z.input<typeof featureViewDefinition>;
+
+/** A parsed definition: defaults applied, `sourceTopic` and every aggregate name resolved. */
+export interface FeatureView extends Omit<z.infer<typeof featureViewDefinition>, 'aggregates'> {
+  sourceTopic: string;
+  aggregates: (AggregateSpec & { name: string })[];
+}
+
+/** Declares a view in code; throws on an invalid definition. */
+export function defineFeatureView(input: FeatureViewDefinitionInput): FeatureView {
+  return normalizeFeatureView(featureViewDefinition.parse(input));
+}
+
+export function normalizeFeatureView(parsed: z.infer<typeof featureViewDefinition>): FeatureView {
+  return {
+    ...parsed,
+    sourceTopic: parsed.sourceTopic ?? `features.${parsed.name}`,
+    aggregates: parsed.aggregates.map((agg) => ({ ...agg, name: aggregateName(agg) })),
+  };
+}
+
+export const featureEventSchemaVersion = 1;
+
+/** The envelope of every message on a `features.<view>` topic. Producers key messages by `entityId`. */
+export const featureEventEnvelope = z.strictObject({
+  schemaVersion: z.literal(featureEventSchemaVersion),
+  entityId: z.string().min(1).max(256),
+  /** ISO 8601 with a timezone, e.g. 2025-01-01T12:00:00.000Z. */
+  eventTime: z.iso.datetime({ offset: true }),
+  values: z.record(z.string(), z.unknown()),
+});
+export type FeatureEventEnvelope = z.infer<typeof featureEventEnvelope>;
+
+export type FeatureValue = number | boolean | string | null;
+
+function valueSchema(feature: FeatureSpec): z.ZodType<FeatureValue> {
+  const base =
+    feature.type === 'float'
+      ? z.number().finite()
+      : feature.type === 'int'
+        ? z.number().int().min(Number.MIN_SAFE_INTEGER).max(Number.MAX_SAFE_INTEGER)
+        : feature.type === 'bool'
+          ? z.boolean()
+          : z.string().max(4096);
+  return feature.nullable ? base.nullable() : base;
+}
+
+/**
+ * The schema one view's events must match: the envelope with exactly the view's features in
+ * `values`. Unknown keys are refused rather than ignored, so a producer that changed its schema
+ * shows up in the DLQ instead of silently losing data.
+ */
+export function featureEventSchema(view: FeatureView) {
+  const shape: Record<string, z.ZodType<FeatureValue>> = {};
+  for (const feature of view.features) shape[feature.name] = valueSchema(feature);
+  return featureEventEnvelope.extend({ values: z.strictObject(shape) });
+}
+
+export interface FeatureEvent {
+  schemaVersion: typeof featureEventSchemaVersion;
+  entityId: string;
+  eventTime: string;
+  values: Record<string, FeatureValue>;
+}
+
+export const dlqTopic = 'shepherd.dlq';
+
+export const dlqReasonCodes = [
+  'too_large',
+  'empty',
+  'invalid_json',
+  'invalid_envelope',
+  'schema_mismatch',
+] as const;
+export const dlqReasonCode = z.enum(dlqReasonCodes);
+export type DlqReasonCode = z.infer<typeof dlqReasonCode>;
+
+/**
+ * A rejected event on `shepherd.dlq`, keyed by its source topic. Delivery is at least once: a
+ * consumer that crashes after producing it and before committing its offset produces it again on
+ * replay, so readers deduplicate on (source.topic, source.partition, source.offset).
+ */
+export const dlqMessage = z.object({
+  schemaVersion: z.literal(1),
+  reason: z.object({
+    code: dlqReasonCode,
+    message: z.string(),
+  }),
+  source: z.object({
+    topic: z.string(),
+    partition: z.number().int().nonnegative(),
+    offset: z.string().regex(/^\d+$/),
+    /** Kafka's message timestamp, ms since the epoch, as a string (as kafkajs gives it). */
+    timestamp: z.string(),
+    keyBase64: z.string().nullable(),
+  }),
+  consumer: z.object({
+    kind: z.literal('feature_ingestion'),
+    projectId: z.string(),
+    view: z.string(),
+    version: z.number().int(),
+    groupId: z.string(),
+  }),
+  /** The original message value, byte for byte. */
+  payloadBase64: z.string().nullable(),
+  rejectedAt: z.iso.datetime(),
+});
+export type DlqMessage = z.infer<typeof dlqMessage>;
+
+/** What the online store answers for one entity. */
+export const onlineFeatureVector = z.object({
+  entityId: z.string(),
+  found: z.boolean(),
+  eventTime: z.iso.datetime().nullable(),
+  values: z.record(z.string(), z.union([z.number(), z.boolean(), z.string(), z.null()])),
+  aggregates: z.record(z.string(), z.number().nullable()),
+  /** Seconds between the value's event time and the time of the lookup. */
+  ageSeconds: z.number().nullable(),
+  /** Older than the view's TTL, or missing. */
+  stale: z.boolean(),
+});
+export type OnlineFeatureVector = z.infer<typeof onlineFeatureVector>;
+
+export const onlineFeaturesResponse = z.object({
+  view: z.string(),
+  version: z.number().int(),
+  ttlSeconds: z.number().int(),
+  asOf: z.iso.datetime(),
+  vectors: z.array(onlineFeatureVector),
+});
+export type OnlineFeaturesResponse = z.infer<typeof onlineFeaturesResponse>;
+
+export const partitionIngestionMetrics = z.object({
+  partition: z.number().int(),
+  /** The group's committed offset (the next offset it will read); null before the first commit. */
+  committedOffset: z.string().nullable(),
+  highWatermark: z.string(),
+  lag: z.number().int().nonnegative(),
+  /** The last offset written to the database, from the ingestion transaction itself. */
+  lastIngestedOffset: z.string().nullable(),
+});
+
+export const featureViewMetrics = z.object({
+  view: z.string(),
+  version: z.number().int(),
+  topic: z.string(),
+  groupId: z.string(),
+  eventsIngested: z.number().int(),
+  dlqCount: z.number().int(),
+  lastEventTime: z.iso.datetime().nullable(),
+  lastIngestedAt: z.iso.datetime().nullable(),
+  totalLag: z.number().int().nonnegative(),
+  partitions: z.array(partitionIngestionMetrics),
+});
+export type FeatureViewMetrics = z.infer<typeof featureViewMetrics>;

@@ -1,0 +1,232 @@
+import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
+import { dlqTopic, type DlqMessage, type DlqReasonCode } from '@shepherd/contracts/features';
+import type { Logger } from '@shepherd/core/logger';
+import type { Database } from '@shepherd/db/client';
+import type { RegisteredFeatureView } from './registry.ts';
+import { writeBatch, type ValidEvent } from './store.ts';
+import { createEventValidator, defaultMaxEventBytes } from './validate.ts';
+
+/** One consumer group per project, view and version: two versions of a view read the topic apart. */
+export function consumerGroupId(registered: Pick<RegisteredFeatureView, 'projectId' | 'view'>): string {
+  return `shepherd.features.${registered.projectId}.${registered.view.name}.v${registered.view.version}`;
+}
+
+export interface Rejection {
+  message: KafkaMessage;
+  code: DlqReasonCode;
+  reason: string;
+}
+
+export interface IngestorOptions {
+  kafka: Kafka;
+  db: Database;
+  registered: RegisteredFeatureView;
+  logger: Logger;
+  /** Default 64 KiB. */
+  maxEventBytes?: number;
+  /** Where a new consumer group starts; default the beginning of the topic (nothing skipped). */
+  fromBeginning?: boolean;
+  /** Partitions created when the source topic doesn't exist yet. */
+  topicPartitions?: number;
+  /**
+   * How long the broker waits for a silent member before giving its partitions away: after a
+   * crash, the restarted process waits this long for its old self. Default 15 s.
+   */
+  sessionTimeoutMs?: number;
+  /** The producer that writes rejects to the DLQ; default one of `kafka`'s own. */
+  dlqProducer?: Pick<Producer, 'connect' | 'disconnect' | 'send'>;
+}
+
+export interface IngestorStats {
+  batches: number;
+  eventsIngested: number;
+  duplicates: number;
+  rejected: number;
+}
+
+/**
+ * Feeds one feature view from its topic. Per Kafka batch (one partition): validate every message,
+ * send rejects to the DLQ (acknowledged by all replicas), write offline + online rows in one
+ * transaction, and only then commit the offset. A failure anywhere before the commit leaves the
+ * offset where it was, so the batch is read again; the offline primary key and the progress row
+ * make that replay write nothing twice.
+ */
+export class FeatureIngestor {
+  readonly groupId: string;
+  readonly topic: string;
+  readonly stats: IngestorStats = { batches: 0, eventsIngested: 0, duplicates: 0, rejected: 0 };
+  private readonly consumer: Consumer;
+  private readonly producer: Pick<Producer, 'connect' | 'disconnect' | 'send'>;
+  private readonly validate: ReturnType<typeof createEventValidator>;
+  private readonly log: Logger;
+  private started = false;
+
+  constructor(private readonly options: IngestorOptions) {
+    const { registered } = options;
+    this.groupId = consumerGroupId(registered);
+    this.topic = registered.view.sourceTopic;
+    this.consumer = options.kafka.consumer({
+      groupId: this.groupId,
+      allowAutoTopicCreation: false,
+      sessionTimeout: options.sessionTimeoutMs ?? 15_000,
+      heartbeatInterval: 3_000,
+    });
+    this.producer = options.dlqProducer ?? options.kafka.producer({ allowAutoTopicCreation: false });
+    this.validate = createEventValidator(registered.view, {
+      maxEventBytes: options.maxEventBytes ?? defaultMaxEventBytes,
+    });
+    this.log = options.logger.child({
+      view: registered.view.name,
+      version: registered.view.version,
+      topic: this.topic,
+      groupId: this.groupId,
+    });
+  }
+
+  /** Connects, makes sure the source topic and the DLQ exist, and starts consuming. */
+  async start(): Promise<void> {
+    const admin = this.options.kafka.admin();
+    await admin.connect();
+    try {
+      await ensureTopics(admin, [
+        { topic: this.topic, numPartitions: this.options.topicPartitions ?? 3 },
+        { topic: dlqTopic, numPartitions: 3 },
+      ]);
+    } finally {
+      await admin.disconnect();
+    }
+    await this.producer.connect();
+    await this.consumer.connect();
+    await this.consumer.subscribe({ topic: this.topic, fromBeginning: this.options.fromBeginning ?? true });
+    this.consumer.on(this.consumer.events.CRASH, (event) => {
+      this.log.error(
+        { err: event.payload.error, restart: event.payload.restart },
+        'feature ingestion consumer crashed',
+      );
+    });
+    await this.consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: 1,
+      eachBatch: (payload) => this.handleBatch(payload),
+    });
+    this.started = true;
+    this.log.info('feature ingestion started');
+  }
+
+  /** Finishes the batch in hand, then leaves the group. */
+  async stop(): Promise<void> {
+    await this.consumer.disconnect();
+    await this.producer.disconnect();
+    if (this.started) this.log.info({ stats: this.stats }, 'feature ingestion stopped');
+    this.started = false;
+  }
+
+  /** Lets a supervisor stop the process when the consumer gives up (it restarts itself otherwise). */
+  onCrash(listener: (error: Error, restart: boolean) => void): void {
+    this.consumer.on(this.consumer.events.CRASH, (event) =>
+      listener(event.payload.error, event.payload.restart),
+    );
+  }
+
+  private async handleBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload) {
+    if (batch.messages.length === 0 || !isRunning() || isStale()) return;
+    const started = performance.now();
+    const valid: ValidEvent[] = [];
+    const rejected: Rejection[] = [];
+    for (const message of batch.messages) {
+      const outcome = this.validate(message.value);
+      if (outcome.ok) {
+        valid.push({ offset: message.offset, event: outcome.event, eventTimeMs: outcome.eventTimeMs });
+      } else {
+        rejected.push({ message, code: outcome.code, reason: outcome.message });
+      }
+    }
+    const lastOffset = batch.messages[batch.messages.length - 1]!.offset;
+
+    if (rejected.length > 0) {
+      // Throws on failure: the batch is then retried from its first offset, never committed past.
+      await this.producer.send({
+        topic: dlqTopic,
+        acks: -1,
+        messages: rejected.map((r) => ({
+          key: batch.topic,
+          value: JSON.stringify(this.dlqMessage(batch.topic, batch.partition, r)),
+          headers: { 'source-topic': batch.topic, reason: r.code },
+        })),
+      });
+    }
+
+    const written = await writeBatch(this.options.db, this.options.registered, {
+      topic: batch.topic,
+      partition: batch.partition,
+      events: valid,
+      rejectedOffsets: rejected.map((r) => r.message.offset),
+      lastOffset,
+    });
+
+    await this.consumer.commitOffsets([
+      { topic: batch.topic, partition: batch.partition, offset: (BigInt(lastOffset) + 1n).toString() },
+    ]);
+    resolveOffset(lastOffset);
+    await heartbeat();
+
+    this.stats.batches += 1;
+    this.stats.eventsIngested += written.inserted;
+    this.stats.duplicates += written.duplicates;
+    this.stats.rejected += rejected.length;
+    this.log.debug(
+      {
+        partition: batch.partition,
+        firstOffset: batch.messages[0]!.offset,
+        lastOffset,
+        messages: batch.messages.length,
+        inserted: written.inserted,
+        duplicates: written.duplicates,
+        rejected: rejected.length,
+        ms: Math.round(performance.now() - started),
+      },
+      'batch ingested',
+    );
+  }
+
+  private dlqMessage(topic: string, partition: number, rejection: Rejection): DlqMessage {
+    const { registered } = this.options;
+    return {
+      schemaVersion: 1,
+      reason: { code: rejection.code, message: rejection.reason },
+      source: {
+        topic,
+        partition,
+        offset: rejection.message.offset,
+        timestamp: rejection.message.timestamp,
+        keyBase64: rejection.message.key ? rejection.message.key.toString('base64') : null,
+      },
+      consumer: {
+        kind: 'feature_ingestion',
+        projectId: registered.projectId,
+        view: registered.view.name,
+        version: registered.view.version,
+        groupId: this.groupId,
+      },
+      payloadBase64: rejection.message.value ? rejection.message.value.toString('base64') : null,
+      rejectedAt: new Date().toISOString(),
+    };
+  }
+}
+
+/** Creates the topics that don't exist yet; existing ones are left as they are. */
+export async function ensureTopics(
+  admin: Admin,
+  topics: { topic: string; numPartitions: number }[],
+): Promise<void> {
+  const existing = new Set(await admin.listTopics());
+  const missing = topics.filter((t) => !existing.has(t.topic));
+  if (missing.length === 0) return;
+  try {
+    await admin.createTopics({ topics: missing, waitForLeaders: true });
+  } catch (err) {
+    // Another process created it between the list and the create.
+    if ((err as { type?: string }).type !== 'TOPIC_ALREADY_EXISTS') throw err;
+  }
+}

@@ -1,0 +1,243 @@
+import { randomUUID } from 'node:crypto';
+import { and, eq, sql } from 'drizzle-orm';
+import type { Producer } from 'kafkajs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createKafka } from '@shepherd/clients/kafka';
+import { defineFeatureView } from '@shepherd/contracts/features';
+import { auditEvents, featureOfflineRows, featureOnlineRows, projects } from '@shepherd/db/schema';
+import { openTestDatabase } from '@shepherd/testing/database';
+import { testEnv } from '@shepherd/testing/env';
+import { eventually, quietLogger } from '@shepherd/testing/platform';
+import { FeatureIngestor, consumerGroupId } from '../src/ingest.ts';
+import { getFeatureViewMetrics } from '../src/metrics.ts';
+import { getOnlineFeatures } from '../src/online.ts';
+import { featureEvent, featureEventMessage } from '../src/produce.ts';
+import { getFeatureView, registerFeatureView, type RegisteredFeatureView } from '../src/registry.ts';
+import { writeBatch, type ValidEvent } from '../src/store.ts';
+import { dlqEnd, readDlq } from './kafka-helpers.ts';
+
+const view = defineFeatureView({
+  name: 'txns',
+  version: 1,
+  entityKey: 'card_id',
+  ttlSeconds: 3600,
+  features: [{ name: 'amount', type: 'float' }],
+  aggregates: [
+    { name: 'n_1h', function: 'count', window: '1h' },
+    { name: 'sum_1h', function: 'sum', field: 'amount', window: '1h' },
+  ],
+});
+
+const T0 = Date.parse('2025-03-01T12:00:00Z');
+const M = 60_000;
+let nextOffset = 0;
+const ev = (entityId: string, minutes: number, amount: number): ValidEvent => ({
+  offset: String(nextOffset++),
+  event: featureEvent(entityId, new Date(T0 + minutes * M), { amount }),
+  eventTimeMs: T0 + minutes * M,
+});
+
+describe('feature store on PostgreSQL', () => {
+  let database: Awaited<ReturnType<typeof openTestDatabase>>;
+  let projectId: string;
+  let otherProjectId: string;
+  let registered: RegisteredFeatureView;
+
+  beforeAll(async () => {
+    database = await openTestDatabase();
+    const rows = await database.db
+      .insert(projects)
+      .values([
+        { slug: 'a', name: 'a' },
+        { slug: 'b', name: 'b' },
+      ])
+      .returning();
+    projectId = rows[0]!.id;
+    otherProjectId = rows[1]!.id;
+    ({ registered } = await registerFeatureView({ db: database.db, projectId, actor: 'alice' }, view));
+  });
+  afterAll(() => database?.dispose());
+
+  it('registers a definition once; a changed schema under the same version is a conflict naming it', async () => {
+    const ctx = { db: database.db, projectId, actor: 'alice' };
+    const again = await registerFeatureView(ctx, { ...view, description: 'now documented' });
+    expect(again).toMatchObject({ created: false, registered: { id: registered.id } });
+
+    const changed = { ...view, features: [{ name: 'amount', type: 'int' as const, nullable: false }] };
+    await expect(registerFeatureView(ctx, changed)).rejects.toMatchObject({
+      code: 'conflict',
+      message: expect.stringContaining("feature 'amount': float → int") as unknown,
+    });
+    const v2 = await registerFeatureView(ctx, { ...changed, version: 2 });
+    expect(v2.created).toBe(true);
+    expect((await getFeatureView(database.db, projectId, 'txns')).view.version).toBe(2);
+    expect((await getFeatureView(database.db, projectId, 'txns', 1)).id).toBe(registered.id);
+
+    // Another project has its own namespace.
+    await expect(getFeatureView(database.db, otherProjectId, 'txns')).rejects.toMatchObject({
+      code: 'not_found',
+    });
+    await expect(registerFeatureView(ctx, { ...view, ttlSeconds: -1 })).rejects.toMatchObject({
+      code: 'validation_failed',
+    });
+    const audited = await database.db
+      .select()
+      .from(auditEvents)
+      .where(and(eq(auditEvents.projectId, projectId), eq(auditEvents.action, 'feature_view.registered')));
+    expect(audited).toHaveLength(2);
+  });
+
+  it('keeps the latest value by event time; late events update aggregates, never values; replays change nothing', async () => {
+    const topic = 'features.txns';
+    const write = (partition: number, events: ValidEvent[], rejectedOffsets: string[] = []) =>
+      writeBatch(database.db, registered, {
+        topic,
+        partition,
+        events,
+        rejectedOffsets,
+        lastOffset: String(Math.max(...events.map((e) => Number(e.offset)), ...rejectedOffsets.map(Number))),
+      });
+
+    const first = [ev('card-1', 0, 10), ev('card-1', 30, 20), ev('card-2', 5, 1)];
+    const rejectedOffset = String(nextOffset++);
+    expect(await write(0, first, [rejectedOffset])).toMatchObject({ inserted: 3, onlineUpserted: 2 });
+
+    // Late: card-1 at minute 20 arrives after minute 30 was stored.
+    const late = [ev('card-1', 20, 5)];
+    expect(await write(0, late)).toMatchObject({
+      inserted: 1,
+      onlineUpserted: 0,
+      onlineAggregatesRefreshed: 1,
+    });
+    const online = async (entityId: string) =>
+      (
+        await database.db
+          .select()
+          .from(featureOnlineRows)
+          .where(and(eq(featureOnlineRows.viewId, registered.id), eq(featureOnlineRows.entityId, entityId)))
+      )[0]!;
+    const card1 = await online('card-1');
+    expect(card1.eventTime.getTime()).toBe(T0 + 30 * M);
+    expect(card1.values).toEqual({ amount: 20 });
+    expect(card1.aggregates).toEqual({ n_1h: 3, sum_1h: 35 });
+
+    // The late event's own offline row is as of its time: minute 0 and itself, not minute 30.
+    const [lateRow] = await database.db
+      .select()
+      .from(featureOfflineRows)
+      .where(
+        and(
+          eq(featureOfflineRows.viewId, registered.id),
+          eq(featureOfflineRows.kafkaOffset, BigInt(late[0]!.offset)),
+        ),
+      );
+    expect(lateRow!.aggregates).toEqual({ n_1h: 2, sum_1h: 15 });
+
+    // A replay (crash after the transaction, before the offset commit) writes nothing twice.
+    expect(await write(0, first, [rejectedOffset])).toMatchObject({ inserted: 0, duplicates: 3 });
+    expect(await online('card-1')).toMatchObject({
+      values: { amount: 20 },
+      aggregates: { n_1h: 3, sum_1h: 35 },
+    });
+
+    // Same entity on another partition with the same event time: the tie goes to the later position.
+    const tie = { ...ev('card-2', 5, 2) };
+    await write(1, [tie]);
+    expect((await online('card-2')).values).toEqual({ amount: 2 });
+
+    const [count] = await database.db
+      .select({ n: sql<number>`count(*)::int` })
+      .from(featureOfflineRows)
+      .where(eq(featureOfflineRows.viewId, registered.id));
+    expect(count!.n).toBe(5);
+
+    const lookup = await getOnlineFeatures(database.db, projectId, 'txns', ['card-1', 'card-2', 'card-9'], {
+      version: 1,
+      now: new Date(T0 + 90 * M),
+    });
+    expect(lookup.vectors.map((v) => [v.entityId, v.found, v.ageSeconds, v.stale])).toEqual([
+      ['card-1', true, 3600, false],
+      ['card-2', true, 85 * 60, true],
+      ['card-9', false, null, true],
+    ]);
+    // Projects never see each other's rows, even through a view of the same name.
+    await registerFeatureView({ db: database.db, projectId: otherProjectId, actor: 'bob' }, view);
+    const other = await getOnlineFeatures(database.db, otherProjectId, 'txns', ['card-1']);
+    expect(other.vectors[0]!.found).toBe(false);
+  });
+
+  it('does not commit an offset whose rejects could not reach the DLQ', async () => {
+    const env = testEnv();
+    const kafka = createKafka({ brokers: env.KAFKA_BROKERS, clientId: 'features-dlq-test', retries: 10 });
+    const admin = kafka.admin();
+    await admin.connect();
+    const topic = `features.txns.dlq-test-${randomUUID()}`;
+    await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
+    const { registered: dlqView } = await registerFeatureView(
+      { db: database.db, projectId, actor: 'alice' },
+      { ...view, name: 'txns_dlq', sourceTopic: topic },
+    );
+    const dlqFrom = await dlqEnd(admin);
+
+    const producer = kafka.producer();
+    await producer.connect();
+    await producer.send({
+      topic,
+      messages: [
+        featureEventMessage(featureEvent('card-1', new Date(T0), { amount: 1 })),
+        { key: 'card-1', value: 'not json' },
+        featureEventMessage(featureEvent('card-1', new Date(T0 + M), { amount: 2 })),
+      ],
+    });
+
+    // The DLQ producer fails twice; each time, the committed offset must not have moved.
+    let failures = 0;
+    const committedAtFailure: string[] = [];
+    const flaky: Pick<Producer, 'connect' | 'disconnect' | 'send'> = {
+      connect: () => producer.connect(),
+      disconnect: async () => undefined,
+      send: async (record) => {
+        if (failures < 2) {
+          failures++;
+          const offsets = await admin.fetchOffsets({ groupId: consumerGroupId(dlqView), topics: [topic] });
+          committedAtFailure.push(offsets[0]!.partitions[0]!.offset);
+          throw new Error('broker unavailable (simulated)');
+        }
+        return producer.send(record);
+      },
+    };
+    const ingestor = new FeatureIngestor({
+      kafka,
+      db: database.db,
+      registered: dlqView,
+      logger: quietLogger(),
+      dlqProducer: flaky,
+    });
+    await ingestor.start();
+    const metrics = await eventually(
+      async () => {
+        const m = await getFeatureViewMetrics(database.db, admin, dlqView);
+        return m.totalLag === 0 && m.eventsIngested === 2 ? m : undefined;
+      },
+      { timeoutMs: 60_000, what: 'ingestion after the DLQ recovered' },
+    );
+    await ingestor.stop();
+    await producer.disconnect();
+
+    expect(failures).toBe(2);
+    expect(committedAtFailure).toEqual(['-1', '-1']);
+    expect(metrics).toMatchObject({ eventsIngested: 2, dlqCount: 1 });
+    expect(metrics.partitions).toEqual([
+      { partition: 0, committedOffset: '3', highWatermark: '3', lag: 0, lastIngestedOffset: '2' },
+    ]);
+    const dlq = await readDlq(kafka, admin, topic, dlqFrom, { expected: 1 });
+    expect(dlq).toHaveLength(1);
+    expect(dlq[0]).toMatchObject({
+      reason: { code: 'invalid_json' },
+      source: { topic, partition: 0, offset: '1' },
+      payloadBase64: Buffer.from('not json').toString('base64'),
+    });
+    await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
+    await admin.disconnect();
+  });
+});
