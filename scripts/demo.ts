@@ -139,7 +139,7 @@ async function main(): Promise<void> {
   log('step 1/4: the real stack (PostgreSQL, S3, Kafka, Temporal, MLflow)');
   await up(ctx);
 
-  log('step 2/4: building the dashboard and starting api, worker, gateway, dashboard');
+  log('step 2/4: building the dashboard and starting api, worker, feature ingestion, gateway, dashboard');
   const tsx = join(repoRoot, 'node_modules/.bin/tsx');
   const build = spawn(join(repoRoot, 'node_modules/.bin/vite'), ['build', '--logLevel', 'warn'], {
     cwd: join(repoRoot, 'apps/dashboard'),
@@ -152,6 +152,10 @@ async function main(): Promise<void> {
     SHEPHERD_ADMIN_TOKEN: adminToken,
   });
   startApp('worker', tsx, ['apps/worker/src/main.ts']);
+  startApp('ingest', tsx, ['packages/features/src/ingest-main.ts'], {
+    FEATURE_VIEWS: 'all',
+    SHEPHERD_PROJECT: 'default',
+  });
   startApp('gateway', tsx, ['apps/gateway/src/main.ts'], { GATEWAY_PORT: String(ports.gateway) });
   startApp(
     'dashboard',

@@ -8,6 +8,11 @@ import { connectTemporal } from '@shepherd/clients/temporal';
 import type { ModelView, TrainingRunView, VersionView } from '@shepherd/contracts/registry';
 import { writeCsv } from '@shepherd/datagen/csv';
 import { generateFraudRows, type FraudDataOptions } from '@shepherd/datagen/fraud';
+import { createKafka } from '@shepherd/clients/kafka';
+import type { OnlineFeaturesResponse } from '@shepherd/contracts/features';
+import { cardTransactionEvent } from '@shepherd/features/card-events';
+import { featureEventMessage } from '@shepherd/features/produce';
+import { cardTransactionsV1 } from '@shepherd/features/views';
 import { ApiClient } from '../apps/cli/src/api-client.ts';
 import { ping } from '../apps/worker/src/workflows/ping.ts';
 
@@ -44,6 +49,7 @@ export async function playScenario(ctx: ScenarioContext): Promise<ScenarioResult
     .toLowerCase();
   const model = `card-fraud-${stamp}`;
   const api = new ApiClient(ctx.apiUrl, 'default', ctx.token);
+  await streamTransactions(ctx, api);
   await api.call<ModelView>('POST', '/models', { name: model, description: 'Card-transaction fraud (demo)' });
   log(`act 1: model ${model} created`);
 
@@ -118,6 +124,62 @@ export async function playScenario(ctx: ScenarioContext): Promise<ScenarioResult
       rocAuc: version.metrics.roc_auc,
     })),
   };
+}
+
+/**
+ * Card transactions stream into Kafka; the ingestion process writes them to the offline and online
+ * stores. Waits until the online store has the last transaction of a card, and shows its features.
+ */
+async function streamTransactions(ctx: ScenarioContext, api: ApiClient): Promise<void> {
+  const { log, env } = ctx;
+  const rows = [
+    ...generateFraudRows({
+      rows: ctx.fast ? 5_000 : 20_000,
+      seed: Date.now() % 100_000,
+      start: new Date(Date.now() - 7 * 86_400_000),
+      days: 7,
+    }),
+  ];
+  const kafka = createKafka({
+    brokers: (env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(','),
+    clientId: 'shepherd-demo',
+  });
+  const producer = kafka.producer({ idempotent: true });
+  await producer.connect();
+  try {
+    for (let i = 0; i < rows.length; i += 2000) {
+      await producer.send({
+        topic: cardTransactionsV1.sourceTopic,
+        messages: rows.slice(i, i + 2000).map((row) => featureEventMessage(cardTransactionEvent(row))),
+      });
+    }
+  } finally {
+    await producer.disconnect();
+  }
+  log(`act 0: ${rows.length} card transactions streamed to ${cardTransactionsV1.sourceTopic}`);
+
+  const last = rows[rows.length - 1]!;
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    const online = await api
+      .call<OnlineFeaturesResponse>(
+        'GET',
+        `/feature-views/${cardTransactionsV1.name}/online?entity=${last.card_id}`,
+      )
+      .catch(() => undefined);
+    const vector = online?.vectors[0];
+    if (vector?.found && vector.values.transaction_id === last.transaction_id) {
+      const { values, aggregates } = vector;
+      log(
+        `  online store, ${last.card_id}: amount ${String(values.amount)}, ${String(aggregates.txn_count_24h)} ` +
+          `transactions in 24h (avg ${Number(aggregates.amount_avg_24h).toFixed(2)}), ${vector.ageSeconds}s old`,
+      );
+      return;
+    }
+    if (Date.now() > deadline)
+      throw new Error('the feature store did not ingest the streamed transactions within 2 minutes');
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
 }
 
 /** The control path end to end: a workflow started through Temporal runs on the worker. */

@@ -7,6 +7,7 @@ import { installErrorHandling } from './errors.ts';
 import { openApiDocument } from './openapi.ts';
 import { registerRoutes, type RouteSpec } from './route.ts';
 import type { RouteDeps } from './routes/context.ts';
+import { featureRoutes } from './routes/features.ts';
 import { modelRoutes } from './routes/models.ts';
 import { tokenRoutes } from './routes/tokens.ts';
 import { trainingRoutes } from './routes/trainings.ts';
@@ -20,7 +21,12 @@ export interface ApiDeps {
 }
 
 export function apiRoutes(services: RouteDeps): RouteSpec[] {
-  return [...modelRoutes(services), ...trainingRoutes(services), ...tokenRoutes(services)];
+  return [
+    ...modelRoutes(services),
+    ...trainingRoutes(services),
+    ...tokenRoutes(services),
+    ...featureRoutes(services),
+  ];
 }
 
 export function buildApp(deps: ApiDeps) {

@@ -67,6 +67,7 @@ runMain('api', async () => {
     services: {
       db: database.db,
       temporal: temporal.client,
+      kafka,
       mlflow,
       trainingTaskQueue: env.TRAINING_TASK_QUEUE,
     },

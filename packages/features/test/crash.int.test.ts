@@ -14,7 +14,7 @@ import { getFeatureViewMetrics } from '../src/metrics.ts';
 import { featureEventMessage } from '../src/produce.ts';
 import { registerFeatureView, type RegisteredFeatureView } from '../src/registry.ts';
 import { cardTransactionsV1 } from '../src/views.ts';
-import { cardTransactionEvent } from './card-events.ts';
+import { cardTransactionEvent } from '../src/card-events.ts';
 import { dlqEnd, produceAll, readDlq } from './kafka-helpers.ts';
 
 const repoRoot = resolve(import.meta.dirname, '../../..');

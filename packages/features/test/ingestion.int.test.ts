@@ -20,7 +20,7 @@ import { getOnlineFeatures } from '../src/online.ts';
 import { featureEventMessage } from '../src/produce.ts';
 import { registerFeatureView, type RegisteredFeatureView } from '../src/registry.ts';
 import { cardTransactionsV1 } from '../src/views.ts';
-import { cardTransactionEvent } from './card-events.ts';
+import { cardTransactionEvent } from '../src/card-events.ts';
 import { dlqEnd, produceAll, readDlq } from './kafka-helpers.ts';
 
 const VALID = 99_000;

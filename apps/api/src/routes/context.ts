@@ -1,4 +1,5 @@
 import type { Client } from '@temporalio/client';
+import type { Kafka } from 'kafkajs';
 import type { Database } from '@shepherd/db/client';
 import type { MlflowClient } from '@shepherd/mlflow/client';
 import type { RegistryContext } from '@shepherd/registry/context';
@@ -9,6 +10,8 @@ export interface RouteDeps {
   db: Database;
   temporal: Client;
   mlflow?: MlflowClient | undefined;
+  /** For ingestion metrics (consumer lag); without it the metrics are left out. */
+  kafka?: Kafka | undefined;
   /** Where training workflows go; tests use a queue of their own. */
   trainingTaskQueue: string;
 }

@@ -1,6 +1,6 @@
 import type { FeatureEvent } from '@shepherd/contracts/features';
 import type { FraudRow } from '@shepherd/datagen/fraud';
-import { featureEvent } from '../src/produce.ts';
+import { featureEvent } from './produce.ts';
 
 /** A generated card transaction as a `card_transactions` v1 event. */
 export function cardTransactionEvent(row: FraudRow): FeatureEvent {

@@ -1,0 +1,90 @@
+import { z } from 'zod';
+import { featureViewMetrics, onlineFeaturesResponse } from '@shepherd/contracts/features';
+import { slug } from '@shepherd/contracts/registry';
+import { ShepherdError } from '@shepherd/core/errors';
+import { getFeatureViewMetrics } from '@shepherd/features/metrics';
+import { getOnlineFeatures, maxEntitiesPerLookup } from '@shepherd/features/online';
+import { listFeatureViews } from '@shepherd/features/registry';
+import { route, type RouteSpec } from '../route.ts';
+import type { RouteDeps } from './context.ts';
+
+const viewParams = z.object({
+  project: slug,
+  view: z.string().regex(/^[a-z][a-z0-9_]{0,62}$/, { message: 'must be a feature view name' }),
+});
+
+export function featureRoutes(deps: RouteDeps): RouteSpec[] {
+  return [
+    route({
+      method: 'GET',
+      url: '/v1/projects/:project/feature-views',
+      operationId: 'listFeatureViews',
+      permission: 'read',
+      summary: 'Feature views with ingestion metrics: events ingested, DLQ count, lag per partition',
+      tag: 'features',
+      params: z.object({ project: slug }),
+      response: z.object({
+        views: z.array(
+          z.object({
+            name: z.string(),
+            version: z.number(),
+            entityKey: z.string(),
+            sourceTopic: z.string(),
+            ttlSeconds: z.number(),
+            features: z.array(z.object({ name: z.string(), type: z.string() })),
+            metrics: featureViewMetrics.nullable(),
+          }),
+        ),
+      }),
+      handler: async ({ principal }) => {
+        const views = await listFeatureViews(deps.db, principal.project.id);
+        const admin = deps.kafka?.admin();
+        await admin?.connect();
+        try {
+          return {
+            views: await Promise.all(
+              views.map(async (registered) => ({
+                name: registered.view.name,
+                version: registered.view.version,
+                entityKey: registered.view.entityKey,
+                sourceTopic: registered.view.sourceTopic,
+                ttlSeconds: registered.view.ttlSeconds,
+                features: registered.view.features.map((feature) => ({
+                  name: feature.name,
+                  type: feature.type,
+                })),
+                metrics: admin ? await getFeatureViewMetrics(deps.db, admin, registered) : null,
+              })),
+            ),
+          };
+        } finally {
+          await admin?.disconnect();
+        }
+      },
+    }),
+    route({
+      method: 'GET',
+      url: '/v1/projects/:project/feature-views/:view/online',
+      operationId: 'getOnlineFeatures',
+      permission: 'read',
+      summary: 'Latest feature values for entities, with the age of each vector and a stale flag past TTL',
+      tag: 'features',
+      params: viewParams,
+      query: z.object({
+        entity: z
+          .union([z.string().min(1), z.array(z.string().min(1))])
+          .transform((value) => (Array.isArray(value) ? value : [value])),
+        version: z.coerce.number().int().positive().optional(),
+      }),
+      response: onlineFeaturesResponse,
+      handler: async ({ params, query, principal }) => {
+        if (query.entity.length > maxEntitiesPerLookup) {
+          throw new ShepherdError('bad_request', `at most ${maxEntitiesPerLookup} entities per lookup`);
+        }
+        return getOnlineFeatures(deps.db, principal.project.id, params.view, query.entity, {
+          ...(query.version ? { version: query.version } : {}),
+        });
+      },
+    }),
+  ];
+}
