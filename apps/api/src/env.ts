@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { artifactStoreEnv } from '@shepherd/artifacts/env';
 import { taskQueues } from '@shepherd/contracts/training';
 import {
   csv,
@@ -34,13 +35,7 @@ export const apiEnvSchema = z.object({
   SHEPHERD_PAYLOAD_KEYS: payloadKeys.optional(),
   TRAINING_TASK_QUEUE: z.string().min(1).default(taskQueues.training),
   KAFKA_BROKERS: csv(hostPort).default(['127.0.0.1:9092']),
-  /** Unset: artifacts in ARTIFACT_DIR on local disk. */
-  S3_ENDPOINT: httpUrl.optional(),
-  S3_BUCKET: z.string().min(3).default('shepherd-artifacts'),
-  S3_REGION: z.string().default('us-east-1'),
-  AWS_ACCESS_KEY_ID: z.string().optional(),
-  AWS_SECRET_ACCESS_KEY: z.string().optional(),
-  ARTIFACT_DIR: z.string().default('.state/artifacts'),
+  ...artifactStoreEnv,
   /** Unset: MLflow mirroring is off. */
   MLFLOW_TRACKING_URI: httpUrl.optional(),
 });

@@ -1,6 +1,7 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { artifactStoreEnv } from '@shepherd/artifacts/env';
 import { csv, hostPort, payloadKeys, httpUrl, logLevel, parseEnv, postgresUrl } from '@shepherd/core/env';
 import { taskQueues } from '@shepherd/contracts/training';
 
@@ -19,12 +20,7 @@ export const workerEnvSchema = z.object({
   DATABASE_URL: postgresUrl.optional(),
   PGLITE_DATA_DIR: z.string().optional(),
   KAFKA_BROKERS: csv(hostPort).default(['127.0.0.1:9092']),
-  S3_ENDPOINT: httpUrl.optional(),
-  S3_BUCKET: z.string().min(3).default('shepherd-artifacts'),
-  S3_REGION: z.string().default('us-east-1'),
-  AWS_ACCESS_KEY_ID: z.string().optional(),
-  AWS_SECRET_ACCESS_KEY: z.string().optional(),
-  ARTIFACT_DIR: z.string().default('.state/artifacts'),
+  ...artifactStoreEnv,
   MLFLOW_TRACKING_URI: httpUrl.optional(),
   /** The Python that runs the reference trainer (the local stack's virtualenv by default). */
   TRAINER_PYTHON: z.string().default(defaultPython),

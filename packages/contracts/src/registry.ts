@@ -106,7 +106,7 @@ export const compareView = z.object({
   metrics: z.array(metricComparison),
 });
 
-export const lineageNodeKind = z.enum([
+export const lineageNodeKinds = [
   'topic_range',
   'feature_view',
   'training_set',
@@ -114,7 +114,9 @@ export const lineageNodeKind = z.enum([
   'model_version',
   'deployment',
   'alert',
-]);
+] as const;
+
+export const lineageNodeKind = z.enum(lineageNodeKinds);
 
 export const lineageView = z.object({
   root: z.object({ kind: lineageNodeKind, id: z.string() }),

@@ -1,20 +1,13 @@
 import { sql } from 'drizzle-orm';
 import { check, index, jsonb, pgTable, text, timestamp, unique, uuid } from 'drizzle-orm/pg-core';
+import { lineageNodeKinds } from '@shepherd/contracts/registry';
 import { projects } from './projects.ts';
 
 /**
  * Kept as text in the database so a new kind of node needs no enum migration; the union
  * keeps writers honest at compile time.
  */
-export const lineageNodeKinds = [
-  'topic_range',
-  'feature_view',
-  'training_set',
-  'run',
-  'model_version',
-  'deployment',
-  'alert',
-] as const;
+export { lineageNodeKinds };
 
 export type LineageNodeKind = (typeof lineageNodeKinds)[number];
 

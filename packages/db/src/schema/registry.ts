@@ -13,19 +13,11 @@ import {
   unique,
   uuid,
 } from 'drizzle-orm/pg-core';
+import { versionStates } from '@shepherd/contracts/registry';
 import { projects } from './projects.ts';
 
-export const modelVersionStates = [
-  'registered',
-  'validating',
-  'validated',
-  'rejected',
-  'canary',
-  'production',
-  'archived',
-  'rolled_back',
-  'failed',
-] as const;
+// The lifecycle is part of the API contract; the table stores it.
+export const modelVersionStates = versionStates;
 
 export type ModelVersionState = (typeof modelVersionStates)[number];
 
