@@ -7,6 +7,7 @@ import { installErrorHandling } from './errors.ts';
 import { openApiDocument } from './openapi.ts';
 import { registerRoutes, type RouteSpec } from './route.ts';
 import type { RouteDeps } from './routes/context.ts';
+import { auditRoutes } from './routes/audit.ts';
 import { featureRoutes } from './routes/features.ts';
 import { modelRoutes } from './routes/models.ts';
 import { tokenRoutes } from './routes/tokens.ts';
@@ -26,6 +27,7 @@ export function apiRoutes(services: RouteDeps): RouteSpec[] {
     ...trainingRoutes(services),
     ...tokenRoutes(services),
     ...featureRoutes(services),
+    ...auditRoutes(services),
   ];
 }
 

@@ -280,6 +280,33 @@ export function registerRegistryCommands(program: Command, out: Out): void {
       print(json, v, () => `${model} v${v.version} rejected`);
     });
 
+  const audit = program.command('audit').description("the project's hash-chained audit log (admin)");
+  audit
+    .command('verify')
+    .description(
+      'recompute the hash chain; exits 5 and names the first broken entry when it was tampered with',
+    )
+    .action(async () => {
+      const { api, json } = client();
+      const result = await api.call<{ ok: boolean; checked: number; brokenAt?: number; reason?: string }>(
+        'GET',
+        '/audit/verify',
+      );
+      print(json, result, () =>
+        result.ok
+          ? `audit chain intact: ${result.checked} entries`
+          : `audit chain BROKEN at entry ${result.brokenAt}: ${result.reason}`,
+      );
+      if (!result.ok) process.exitCode = 5;
+    });
+  audit
+    .command('export')
+    .description('print the whole audit log as JSON, oldest first, with its verification')
+    .action(async () => {
+      const { api } = client();
+      out(JSON.stringify(await api.call('GET', '/audit/export'), null, 2));
+    });
+
   const tokens = program.command('tokens').description("manage the project's API tokens (admin)");
   tokens
     .command('create <name>')

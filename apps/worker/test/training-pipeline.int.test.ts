@@ -279,6 +279,8 @@ describe('trainingPipeline on the real stack', { timeout: 600_000 }, () => {
       `run:${v2.mlflowRunId} --produced--> model_version:${v2.id}`,
     );
     await expect(run('approve', model, '3')).rejects.toThrow(/version 3 is rejected and cannot be promoted/);
+    // Every registry action so far is in the project's audit chain, intact.
+    expect(await run('audit', 'verify')).toMatch(/^audit chain intact: \d+ entries$/);
   });
 
   it('imports a model from any MLflow run that holds an ONNX model, evaluated and gated like the others', async () => {

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { and, eq } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditEvents } from '@shepherd/db/schema';
 import { openTestDatabase } from '@shepherd/testing/database';
 import { getAliases, promote, resolveAlias, setAlias } from '../src/aliases.ts';
+import { verifyAuditChain } from '../src/audit.ts';
 import type { RegistryContext } from '../src/context.ts';
 import { addEdges, walkLineage } from '../src/lineage.ts';
 import { createModel, getModel, listModels } from '../src/models.ts';
@@ -103,6 +104,40 @@ describe('registry on PostgreSQL', () => {
       .where(and(eq(auditEvents.projectId, ctx.projectId), eq(auditEvents.action, 'version.promoted')));
     expect(audit.filter((event) => [v1.id, v2.id].includes(event.subjectId))).toHaveLength(2);
     expect(audit.every((event) => event.actor === 'alice')).toBe(true);
+  });
+
+  it('chains audit entries so an edited or removed entry is found', async () => {
+    expect(await verifyAuditChain(database.db, ctx.projectId)).toMatchObject({ ok: true });
+    const events = await database.db
+      .select()
+      .from(auditEvents)
+      .where(eq(auditEvents.projectId, ctx.projectId))
+      .orderBy(auditEvents.id);
+    expect(events.length).toBeGreaterThan(5);
+    const victim = events[3]!;
+    // Someone with database access goes around the append-only trigger.
+    const tamper = async (statement: ReturnType<typeof sql>) =>
+      database.db.transaction(async (tx) => {
+        await tx.execute(sql`set local session_replication_role = replica`);
+        await tx.execute(statement);
+      });
+    await tamper(sql`update audit_events set actor = 'mallory' where id = ${victim.id}`);
+    expect(await verifyAuditChain(database.db, ctx.projectId)).toMatchObject({
+      ok: false,
+      brokenAt: victim.id,
+      reason: expect.stringMatching(/edited/),
+    });
+    await tamper(sql`update audit_events set actor = ${victim.actor} where id = ${victim.id}`);
+    expect(await verifyAuditChain(database.db, ctx.projectId)).toMatchObject({ ok: true });
+
+    await tamper(sql`delete from audit_events where id = ${victim.id}`);
+    expect(await verifyAuditChain(database.db, ctx.projectId)).toMatchObject({
+      ok: false,
+      brokenAt: events[4]!.id,
+      reason: expect.stringMatching(/removed/),
+    });
+    // Other projects' chains are their own.
+    expect(await verifyAuditChain(database.db, other.projectId)).toMatchObject({ ok: true });
   });
 
   it('walks lineage upstream and downstream', async () => {

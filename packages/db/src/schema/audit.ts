@@ -19,6 +19,9 @@ export const auditEvents = pgTable(
     before: jsonb('before').$type<unknown>(),
     after: jsonb('after').$type<unknown>(),
     requestId: text('request_id'),
+    /** Hash chain per project: each entry's hash covers its content and the previous entry's hash. */
+    prevHash: text('prev_hash'),
+    hash: text('hash'),
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
   },
   (t) => [
