@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 
 /**
@@ -8,9 +9,36 @@ export function parseEnv<S extends z.ZodObject>(
   schema: S,
   source: Record<string, string | undefined> = process.env,
 ): z.infer<S> {
-  const result = schema.safeParse(source);
+  const result = schema.safeParse(withSecretFiles(schema, source));
   if (result.success) return result.data;
   throw new ConfigError(describeIssues(result.error));
+}
+
+/**
+ * Secrets may come from files (Docker/Kubernetes secrets, Secrets Manager mounts): for every variable
+ * X of the schema, X_FILE names a file whose content is X. Setting both is a mistake, named as such.
+ */
+function withSecretFiles(
+  schema: z.ZodObject,
+  source: Record<string, string | undefined>,
+): Record<string, string | undefined> {
+  const resolved = { ...source };
+  for (const name of Object.keys(schema.shape)) {
+    const file = source[`${name}_FILE`];
+    if (file === undefined || file === '') continue;
+    if (source[name] !== undefined && source[name] !== '') {
+      throw new ConfigError(
+        `invalid configuration:\n  ${name}: set either ${name} or ${name}_FILE, not both`,
+      );
+    }
+    try {
+      resolved[name] = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
+      throw new ConfigError(`invalid configuration:\n  ${name}_FILE: cannot read ${file} (${code})`);
+    }
+  }
+  return resolved;
 }
 
 export class ConfigError extends Error {

@@ -28,7 +28,14 @@ describe('logger redaction', () => {
       'calling out',
     );
     const line = lines.join('');
-    for (const secret of ['shp_supersecretvalue', 'hunter2', 'shp_abc', 'session=1', 'AKIA-secret', 'k-123']) {
+    for (const secret of [
+      'shp_supersecretvalue',
+      'hunter2',
+      'shp_abc',
+      'session=1',
+      'AKIA-secret',
+      'k-123',
+    ]) {
       expect(line).not.toContain(secret);
     }
     expect(line).toContain('[redacted]');
