@@ -158,10 +158,21 @@ export function normalizeFeatureView(parsed: z.infer<typeof featureViewDefinitio
 
 export const featureEventSchemaVersion = 1;
 
+/** PostgreSQL text and jsonb cannot hold NUL; such a string must be refused here, not fail the batch's write. */
+const storableText = (max: number) =>
+  z
+    .string()
+    .max(max)
+    .refine((value) => !value.includes('\u0000'), { message: 'must not contain NUL characters' });
+
 /** The envelope of every message on a `features.<view>` topic. Producers key messages by `entityId`. */
 export const featureEventEnvelope = z.strictObject({
   schemaVersion: z.literal(featureEventSchemaVersion),
-  entityId: z.string().min(1).max(256),
+  entityId: storableText(256)
+    .min(1)
+    .refine((value) => !/[\u0000-\u001f\u007f]/.test(value), {
+      message: 'must not contain control characters',
+    }),
   /** ISO 8601 with a timezone, e.g. 2025-01-01T12:00:00.000Z. */
   eventTime: z.iso.datetime({ offset: true }),
   values: z.record(z.string(), z.unknown()),
@@ -178,7 +189,7 @@ function valueSchema(feature: FeatureSpec): z.ZodType<FeatureValue> {
         ? z.number().int().min(Number.MIN_SAFE_INTEGER).max(Number.MAX_SAFE_INTEGER)
         : feature.type === 'bool'
           ? z.boolean()
-          : z.string().max(4096);
+          : storableText(4096);
   return feature.nullable ? base.nullable() : base;
 }
 
@@ -238,11 +249,22 @@ export const dlqMessage = z.object({
     version: z.number().int(),
     groupId: z.string(),
   }),
-  /** The original message value, byte for byte. */
+  /**
+   * The original message value, byte for byte, up to dlqPayloadLimitBytes; a larger one is cut
+   * there (base64 grows it by a third, and the DLQ must stay under the broker's message limit),
+   * and `payload` says so, with the full value's size and sha256.
+   */
   payloadBase64: z.string().nullable(),
+  payload: z
+    .object({ bytes: z.number().int().nonnegative(), sha256: z.string(), truncated: z.boolean() })
+    .nullable()
+    .optional(),
   rejectedAt: z.iso.datetime(),
 });
 export type DlqMessage = z.infer<typeof dlqMessage>;
+
+/** How much of a rejected message's value the DLQ keeps. */
+export const dlqPayloadLimitBytes = 256 * 1024;
 
 /** What the online store answers for one entity. */
 export const onlineFeatureVector = z.object({

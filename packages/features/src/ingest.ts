@@ -1,5 +1,11 @@
+import { createHash } from 'node:crypto';
 import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
-import { dlqTopic, type DlqMessage, type DlqReasonCode } from '@shepherd/contracts/features';
+import {
+  dlqPayloadLimitBytes,
+  dlqTopic,
+  type DlqMessage,
+  type DlqReasonCode,
+} from '@shepherd/contracts/features';
 import type { Logger } from '@shepherd/core/logger';
 import type { Database } from '@shepherd/db/client';
 import type { RegisteredFeatureView } from './registry.ts';
@@ -209,10 +215,20 @@ export class FeatureIngestor {
         version: registered.view.version,
         groupId: this.groupId,
       },
-      payloadBase64: rejection.message.value ? rejection.message.value.toString('base64') : null,
+      ...dlqPayload(rejection.message.value),
       rejectedAt: new Date().toISOString(),
     };
   }
+}
+
+/** The rejected value as the DLQ keeps it: whole when small, cut with its size and hash when not. */
+function dlqPayload(value: Buffer | null): Pick<DlqMessage, 'payloadBase64' | 'payload'> {
+  if (!value) return { payloadBase64: null, payload: null };
+  const truncated = value.length > dlqPayloadLimitBytes;
+  return {
+    payloadBase64: (truncated ? value.subarray(0, dlqPayloadLimitBytes) : value).toString('base64'),
+    payload: { bytes: value.length, sha256: createHash('sha256').update(value).digest('hex'), truncated },
+  };
 }
 
 /** Creates the topics that don't exist yet; existing ones are left as they are. */
