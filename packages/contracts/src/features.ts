@@ -170,7 +170,7 @@ export const featureEventEnvelope = z.strictObject({
   schemaVersion: z.literal(featureEventSchemaVersion),
   entityId: storableText(256)
     .min(1)
-    .refine((value) => !/[\u0000-\u001f\u007f]/.test(value), {
+    .refine((value) => ![...value].some((char) => char.charCodeAt(0) < 0x20 || char.charCodeAt(0) === 0x7f), {
       message: 'must not contain control characters',
     }),
   /** ISO 8601 with a timezone, e.g. 2025-01-01T12:00:00.000Z. */
