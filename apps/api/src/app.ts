@@ -3,7 +3,7 @@ import Fastify, { type FastifyBaseLogger } from 'fastify';
 import type { Logger } from '@shepherd/core/logger';
 import { runChecks, type Check } from '@shepherd/clients/health';
 import type { ReadinessResponse } from '@shepherd/contracts/health';
-import { installErrorHandling } from './errors.ts';
+import { frameworkErrorOptions, installErrorHandling } from './errors.ts';
 import { openApiDocument } from './openapi.ts';
 import { registerRoutes, type RouteSpec } from './route.ts';
 import type { RouteDeps } from './routes/context.ts';
@@ -38,6 +38,8 @@ export function buildApp(deps: ApiDeps) {
     bodyLimit: 1024 * 1024,
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
+    // Router and HTTP-parser refusals (414, malformed URL, 431) in the same error envelope.
+    ...frameworkErrorOptions,
   });
   installErrorHandling(app);
   app.addHook('onSend', async (request, reply) => {

@@ -1,11 +1,12 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { ShepherdError } from '@shepherd/core/errors';
+import { ShepherdError, type ErrorCode } from '@shepherd/core/errors';
 import type { Database } from '@shepherd/db/client';
 import { allows, type Permission } from './auth/permissions.ts';
 import { authenticate, type Principal } from './auth/tokens.ts';
+import { errorResponse } from './errors.ts';
 
-type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 /**
  * One declaration per route drives validation, the handler's types and the OpenAPI document,
@@ -30,6 +31,18 @@ export interface RouteSpec<
   body?: B;
   response: R;
   status?: number;
+  /**
+   * What the handler itself may refuse with, beyond what every route can answer (400 for invalid
+   * input, 401, 403 where the permission is not `read`, 404, and 413/415 for a body): e.g.
+   * `conflict`. The OpenAPI document declares exactly these statuses, and schemathesis checks them.
+   */
+  errors?: readonly ErrorCode[];
+  /**
+   * A route that creates a resource addressed below its own URL: the path parameter naming it and the
+   * response field that holds its value (e.g. models are addressed by name, not id). The document
+   * links the response to every operation on the new resource, for clients and schemathesis alike.
+   */
+  creates?: { param: string; field: string };
   handler: (input: {
     params: z.output<P>;
     query: z.output<Q>;
@@ -44,20 +57,52 @@ export const route = <P extends z.ZodType, Q extends z.ZodType, B extends z.ZodT
   spec: RouteSpec<P, Q, B, R>,
 ): RouteSpec => spec as unknown as RouteSpec;
 
+/** NUL and unpaired surrogates: PostgreSQL stores neither in text or jsonb. */
+// eslint-disable-next-line no-control-regex -- NUL is exactly what this looks for
+const unstorable = /[\u0000\p{Cs}]/u;
+
+/** The path of the first string (value or key) PostgreSQL could not store; iterative, as bodies nest deep. */
+function unstorableText(value: unknown): string[] | undefined {
+  const stack: [unknown, string[]][] = [[value, []]];
+  for (let next = stack.pop(); next; next = stack.pop()) {
+    const [current, path] = next;
+    if (typeof current === 'string') {
+      if (unstorable.test(current)) return path;
+    } else if (Array.isArray(current)) {
+      current.forEach((item, index) => stack.push([item, [...path, String(index)]]));
+    } else if (current !== null && typeof current === 'object') {
+      for (const [key, item] of Object.entries(current)) {
+        if (unstorable.test(key)) return [...path, key];
+        stack.push([item, [...path, key]]);
+      }
+    }
+  }
+  return undefined;
+}
+
 function parse<S extends z.ZodType>(schema: S | undefined, value: unknown, where: string): z.output<S> {
   if (!schema) return undefined as z.output<S>;
+  const badText = unstorableText(value);
+  if (badText) {
+    throw invalid([
+      { path: [where, ...badText].join('.'), message: 'must not contain NUL or unpaired surrogates' },
+    ]);
+  }
   const result = schema.safeParse(value ?? (where === 'body' ? undefined : {}));
   if (result.success) return result.data;
-  const issues = result.error.issues.map((issue) => ({
-    path: [where, ...issue.path.map(String)].join('.'),
-    message: issue.message,
-  }));
-  throw new ShepherdError(
+  throw invalid(
+    result.error.issues.map((issue) => ({
+      path: [where, ...issue.path.map(String)].join('.'),
+      message: issue.message,
+    })),
+  );
+}
+
+function invalid(issues: { path: string; message: string }[]): ShepherdError {
+  return new ShepherdError(
     'validation_failed',
     issues.map((issue) => `${issue.path}: ${issue.message}`).join('; '),
-    {
-      details: { issues },
-    },
+    { details: { issues } },
   );
 }
 
@@ -86,7 +131,18 @@ async function authorize(db: Database, spec: RouteSpec, request: FastifyRequest)
 }
 
 export function registerRoutes(app: FastifyInstance, routes: RouteSpec[], db: Database): void {
+  // A JSON body's `__proto__` and `constructor.prototype` keys are dropped rather than refused (Fastify's
+  // default): the schemas allow and ignore unknown keys, and these are unknown keys like any other.
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser(
+    'application/json',
+    { parseAs: 'string' },
+    app.getDefaultJsonParser('remove', 'remove'),
+  );
+
+  const methodsByUrl = new Map<string, Method[]>();
   for (const spec of routes) {
+    methodsByUrl.set(spec.url, [...(methodsByUrl.get(spec.url) ?? []), spec.method]);
     app.route({
       method: spec.method,
       url: spec.url,
@@ -98,6 +154,26 @@ export function registerRoutes(app: FastifyInstance, routes: RouteSpec[], db: Da
         const result = await spec.handler({ params, query, body, principal, request, reply });
         return reply.status(spec.status ?? 200).send(spec.response.parse(result));
       },
+    });
+  }
+
+  // Any other method on a known path is 405 with the methods it has (RFC 9110), not 404.
+  for (const [url, methods] of methodsByUrl) {
+    const allowed = methods.includes('GET') ? [...methods, 'HEAD'] : methods;
+    const allow = allowed.join(', ');
+    const refuse = async (request: FastifyRequest, reply: FastifyReply) =>
+      reply
+        .status(405)
+        .header('allow', allow)
+        .send(
+          errorResponse('method_not_allowed', `${request.method} is not allowed here (${allow})`, request.id),
+        );
+    app.route({
+      method: app.supportedMethods.filter((method) => !allowed.includes(method as Method | 'HEAD')),
+      url,
+      // Before Fastify looks at a body (QUERY, say, must otherwise bring a Content-Type).
+      onRequest: refuse,
+      handler: refuse,
     });
   }
 }

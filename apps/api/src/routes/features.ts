@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { featureViewMetrics, onlineFeaturesResponse } from '@shepherd/contracts/features';
 import { slug } from '@shepherd/contracts/registry';
-import { ShepherdError } from '@shepherd/core/errors';
 import { getFeatureViewMetrics } from '@shepherd/features/metrics';
 import { getOnlineFeatures, maxEntitiesPerLookup } from '@shepherd/features/online';
 import { listFeatureViews } from '@shepherd/features/registry';
@@ -71,16 +70,14 @@ export function featureRoutes(deps: RouteDeps): RouteSpec[] {
       tag: 'features',
       params: viewParams,
       query: z.object({
+        /** Repeat the parameter for several entities: `?entity=a&entity=b`. */
         entity: z
-          .union([z.string().min(1), z.array(z.string().min(1))])
+          .union([z.string().min(1), z.array(z.string().min(1)).min(1).max(maxEntitiesPerLookup)])
           .transform((value) => (Array.isArray(value) ? value : [value])),
-        version: z.coerce.number().int().positive().optional(),
+        version: z.coerce.number().int().positive().max(2_147_483_647).optional(),
       }),
       response: onlineFeaturesResponse,
       handler: async ({ params, query, principal }) => {
-        if (query.entity.length > maxEntitiesPerLookup) {
-          throw new ShepherdError('bad_request', `at most ${maxEntitiesPerLookup} entities per lookup`);
-        }
         return getOnlineFeatures(deps.db, principal.project.id, params.view, query.entity, {
           ...(query.version ? { version: query.version } : {}),
         });

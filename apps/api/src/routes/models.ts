@@ -14,7 +14,7 @@ import {
 } from '@shepherd/contracts/registry';
 import { ShepherdError } from '@shepherd/core/errors';
 import type { Model } from '@shepherd/db/schema';
-import { getAliases, promote, removeAlias, setAlias } from '@shepherd/registry/aliases';
+import { aliasName, getAliases, promote, removeAlias, setAlias } from '@shepherd/registry/aliases';
 import type { RegistryContext } from '@shepherd/registry/context';
 import { walkLineage } from '@shepherd/registry/lineage';
 import { mirrorAliases } from '@shepherd/registry/mlflow-mirror';
@@ -29,9 +29,16 @@ import { route, type RouteSpec } from '../route.ts';
 import { projectContext, type RouteDeps } from './context.ts';
 import { modelView, versionView } from './views.ts';
 
+/** Version numbers are PostgreSQL integers: a larger one is the caller's mistake, not a 500. */
+const maxVersion = 2_147_483_647;
+const versionNumber = z.number().int().positive().max(maxVersion);
+const versionInUrl = z.coerce.number().int().positive().max(maxVersion);
 const projectParams = z.object({ project: slug });
 const modelParams = projectParams.extend({ model: modelName });
-const versionParams = modelParams.extend({ version: z.coerce.number().int().positive() });
+const versionParams = modelParams.extend({ version: versionInUrl });
+const aliasParams = modelParams.extend({
+  alias: z.string().regex(aliasName, { message: "must be lowercase letters, digits, '-' or '_'" }),
+});
 
 /** alias → version number, for views; versions referenced by aliases are few. */
 async function aliasNumbers(ctx: RegistryContext, model: Model): Promise<Record<string, number>> {
@@ -93,6 +100,8 @@ export function modelRoutes(deps: RouteDeps): RouteSpec[] {
       body: createModelBody,
       response: modelViewSchema,
       status: 201,
+      errors: ['conflict'],
+      creates: { param: 'model', field: 'name' },
       handler: async ({ body, principal, request }) => {
         const { ctx } = projectContext(deps, principal, request);
         return modelView(await createModel(ctx, body), {});
@@ -159,8 +168,8 @@ export function modelRoutes(deps: RouteDeps): RouteSpec[] {
       tag: 'versions',
       params: modelParams,
       query: z.object({
-        base: z.coerce.number().int().positive(),
-        candidate: z.coerce.number().int().positive(),
+        base: versionInUrl,
+        candidate: versionInUrl,
       }),
       response: compareView,
       handler: async ({ params, query, principal, request }) => {
@@ -191,8 +200,9 @@ export function modelRoutes(deps: RouteDeps): RouteSpec[] {
       permission: 'write',
       summary: 'Point an alias (e.g. challenger) at a version; champion moves by approval',
       tag: 'versions',
-      params: modelParams.extend({ alias: z.string() }),
-      body: setAliasBody,
+      params: aliasParams,
+      body: setAliasBody.extend({ version: versionNumber }),
+      errors: ['conflict', 'upstream_unavailable'],
       response: modelViewSchema,
       handler: async ({ params, body, principal, request }) => {
         const { ctx } = projectContext(deps, principal, request);
@@ -210,8 +220,9 @@ export function modelRoutes(deps: RouteDeps): RouteSpec[] {
       permission: 'write',
       summary: 'Remove an alias',
       tag: 'versions',
-      params: modelParams.extend({ alias: z.string() }),
+      params: aliasParams,
       response: modelViewSchema,
+      errors: ['upstream_unavailable'],
       handler: async ({ params, principal, request }) => {
         const { ctx } = projectContext(deps, principal, request);
         const model = await getModel(ctx, params.model);
@@ -261,6 +272,7 @@ export function modelRoutes(deps: RouteDeps): RouteSpec[] {
       tag: 'versions',
       params: versionParams,
       response: versionViewSchema,
+      errors: ['conflict', 'upstream_unavailable'],
       handler: async ({ params, principal, request }) => {
         const { ctx } = projectContext(deps, principal, request);
         const model = await getModel(ctx, params.model);
@@ -280,6 +292,7 @@ export function modelRoutes(deps: RouteDeps): RouteSpec[] {
       params: versionParams,
       body: rejectBody,
       response: versionViewSchema,
+      errors: ['conflict', 'upstream_unavailable'],
       handler: async ({ params, body, principal, request }) => {
         const { ctx } = projectContext(deps, principal, request);
         const model = await getModel(ctx, params.model);
@@ -306,7 +319,11 @@ export function modelRoutes(deps: RouteDeps): RouteSpec[] {
       permission: 'read',
       summary: 'Where a node came from (upstream) or what depends on it (downstream)',
       tag: 'lineage',
-      params: projectParams.extend({ kind: lineageNodeKind, id: z.string().min(1).max(200) }),
+      params: projectParams.extend({
+        kind: lineageNodeKind,
+        // Node ids are ours (uuids, run ids, topic and view names); 100 is Fastify's limit on a path segment.
+        id: z.string().regex(/^[\x21-\x7e]{1,100}$/, { message: 'must be 1-100 printable ASCII characters' }),
+      }),
       query: z.object({
         direction: z.enum(['upstream', 'downstream']).default('upstream'),
         depth: z.coerce.number().int().min(1).max(20).default(10),

@@ -85,6 +85,7 @@ export function trainingRoutes(deps: RouteDeps): RouteSpec[] {
       body: startTrainingBody,
       response: trainingRunViewSchema,
       status: 202,
+      errors: ['conflict'],
       handler: async ({ params, body, principal, request }) => {
         const { ctx } = projectContext(deps, principal, request);
         const model = await getModel(ctx, params.model);
@@ -104,6 +105,7 @@ export function trainingRoutes(deps: RouteDeps): RouteSpec[] {
       body: importRunBody,
       response: trainingRunViewSchema,
       status: 202,
+      errors: ['conflict'],
       handler: async ({ params, body, principal, request }) => {
         const { ctx } = projectContext(deps, principal, request);
         const model = await getModel(ctx, params.model);
