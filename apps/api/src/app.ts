@@ -3,6 +3,7 @@ import Fastify, { type FastifyBaseLogger } from 'fastify';
 import type { Logger } from '@shepherd/core/logger';
 import { runChecks, type Check } from '@shepherd/clients/health';
 import type { ReadinessResponse } from '@shepherd/contracts/health';
+import { RateLimiter } from './auth/rate-limit.ts';
 import { frameworkErrorOptions, installErrorHandling } from './errors.ts';
 import { openApiDocument } from './openapi.ts';
 import { registerRoutes, type RouteSpec } from './route.ts';
@@ -19,6 +20,8 @@ export interface ApiDeps {
   readiness: Check[];
   /** The /v1 API; without it only health endpoints are served (used by unit tests). */
   services?: RouteDeps;
+  /** Requests a minute per API token; unset: no limit. */
+  rateLimitPerMinute?: number | undefined;
 }
 
 export function apiRoutes(services: RouteDeps): RouteSpec[] {
@@ -57,7 +60,12 @@ export function buildApp(deps: ApiDeps) {
 
   if (deps.services) {
     const routes = apiRoutes(deps.services);
-    registerRoutes(app, routes, deps.services.db);
+    registerRoutes(
+      app,
+      routes,
+      deps.services.db,
+      deps.rateLimitPerMinute ? new RateLimiter(deps.rateLimitPerMinute) : undefined,
+    );
     const document = openApiDocument(routes);
     app.get('/v1/openapi.json', async () => document);
   }

@@ -21,6 +21,8 @@ export const apiEnvSchema = z.object({
     .string()
     .regex(/^shp_[A-Za-z0-9_-]{32,}$/, { message: 'must look like shp_ followed by at least 32 characters' })
     .optional(),
+  /** Requests a minute per API token (bursts up to the same number); 0 turns the limit off. */
+  RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(1200),
   /** Created at start so a fresh install has somewhere to put models. */
   DEFAULT_PROJECT: z
     .string()

@@ -62,6 +62,7 @@ runMain('api', async () => {
   }
 
   const app = buildApp({
+    rateLimitPerMinute: env.RATE_LIMIT_PER_MINUTE || undefined,
     logger,
     readiness,
     services: {

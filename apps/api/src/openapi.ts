@@ -79,6 +79,7 @@ const errorDescriptions: Partial<Record<number, string>> = {
   414: 'A path segment is longer than 100 characters',
   415: 'The body is not JSON',
   422: 'The referenced data cannot be processed',
+  429: 'The token is over its rate limit (Retry-After says when to retry)',
   431: 'The request line or headers exceed 16 KiB',
   503: 'A service this operation needs is unavailable',
 };
@@ -88,7 +89,13 @@ const errorDescriptions: Partial<Record<number, string>> = {
  * Node answer before routing), plus what its handler declares.
  */
 export function errorStatuses(spec: RouteSpec): number[] {
-  const codes: ErrorCode[] = ['bad_request', 'unauthenticated', 'not_found', ...(spec.errors ?? [])];
+  const codes: ErrorCode[] = [
+    'bad_request',
+    'unauthenticated',
+    'not_found',
+    'rate_limited',
+    ...(spec.errors ?? []),
+  ];
   if (spec.permission !== 'read') codes.push('forbidden');
   const statuses = new Set<number>([...codes.map((code) => errorStatus[code]), 414, 431]);
   if (spec.body) {

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { ShepherdError, type ErrorCode } from '@shepherd/core/errors';
 import type { Database } from '@shepherd/db/client';
 import { allows, type Permission } from './auth/permissions.ts';
+import type { RateLimiter } from './auth/rate-limit.ts';
 import { authenticate, type Principal } from './auth/tokens.ts';
 import { errorResponse } from './errors.ts';
 
@@ -130,7 +131,12 @@ async function authorize(db: Database, spec: RouteSpec, request: FastifyRequest)
   return principal;
 }
 
-export function registerRoutes(app: FastifyInstance, routes: RouteSpec[], db: Database): void {
+export function registerRoutes(
+  app: FastifyInstance,
+  routes: RouteSpec[],
+  db: Database,
+  limiter?: RateLimiter,
+): void {
   // A JSON body's `__proto__` and `constructor.prototype` keys are dropped rather than refused (Fastify's
   // default): the schemas allow and ignore unknown keys, and these are unknown keys like any other.
   app.removeContentTypeParser('application/json');
@@ -148,6 +154,14 @@ export function registerRoutes(app: FastifyInstance, routes: RouteSpec[], db: Da
       url: spec.url,
       handler: async (request, reply) => {
         const principal = await authorize(db, spec, request);
+        const quota = limiter?.take(principal.tokenId);
+        if (quota && !quota.allowed) {
+          void reply.header('retry-after', String(quota.retryAfterSeconds));
+          throw new ShepherdError(
+            'rate_limited',
+            `token ${principal.name} is over its ${limiter!.perMinute} requests a minute; retry in ${quota.retryAfterSeconds}s`,
+          );
+        }
         const params = parse(spec.params, request.params, 'params');
         const query = parse(spec.query, request.query, 'query');
         const body = parse(spec.body, request.body, 'body');

@@ -156,6 +156,30 @@ describe('access control on every route', () => {
     expect((await asBot()).statusCode).toBe(401);
   });
 
+  it('limits each token to its rate and says when to retry', async () => {
+    const limited = buildApp({
+      logger: quietLogger(),
+      readiness: [],
+      services: { db: database.db, temporal: undefined as never, trainingTaskQueue: 'unused' },
+      rateLimitPerMinute: 5,
+    });
+    const get = (token: string) =>
+      limited.inject({
+        method: 'GET',
+        url: `/v1/projects/${slug}/models`,
+        headers: { authorization: `Bearer ${token}` },
+      });
+    const statuses = [];
+    for (let i = 0; i < 6; i += 1) statuses.push((await get(tokens.viewer)).statusCode);
+    expect(statuses).toEqual([200, 200, 200, 200, 200, 429]);
+    const refused = await get(tokens.viewer);
+    expect(refused.json()).toMatchObject({ error: { code: 'rate_limited' } });
+    expect(Number(refused.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    // Another token is not affected.
+    expect((await get(tokens.admin)).statusCode).toBe(200);
+    await limited.close();
+  });
+
   it('refuses an expired token', async () => {
     const project = await ensureProject(database.db, slug);
     const { token } = await createToken(database.db, {
