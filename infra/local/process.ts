@@ -2,7 +2,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, closeSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
-import type { LaunchSpec } from './types.ts';
+import { stripVTControlCharacters } from 'node:util';
+import { InstallError, type LaunchSpec } from './types.ts';
 
 export interface PidRecord {
   pid: number;
@@ -146,12 +147,16 @@ export function which(binary: string): string | undefined {
   return result.status === 0 && found !== '' ? found : undefined;
 }
 
-/** Runs a command to completion, returning its exit code and the tail of its output for error messages. */
+/**
+ * Runs a tool to completion, keeping the tail of its output for error messages. A missing tool
+ * becomes an InstallError naming it and the service that needed it.
+ */
 export function run(
+  service: string,
   command: string,
   args: string[],
   options: { cwd?: string; env?: Record<string, string>; uid?: number; gid?: number } = {},
-): Promise<{ code: number; tail: string }> {
+): Promise<{ code: number; output: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, {
       cwd: options.cwd,
@@ -161,13 +166,22 @@ export function run(
     });
     let output = '';
     const keep = (chunk: Buffer) => {
-      output = (output + chunk.toString()).slice(-4000);
+      output = (output + chunk.toString()).slice(-20_000);
     };
     child.stdout.on('data', keep);
     child.stderr.on('data', keep);
-    child.once('error', reject);
-    child.once('close', (code) =>
-      resolve({ code: code ?? 1, tail: output.trim().split('\n').slice(-15).join('\n') }),
-    );
+    child.once('error', (err: NodeJS.ErrnoException) => {
+      reject(err.code === 'ENOENT' ? new InstallError(service, `${command} not found on PATH`) : err);
+    });
+    child.once('close', (code) => resolve({ code: code ?? 1, output }));
   });
+}
+
+/** The last meaningful lines of a tool's output (Maven 3.8 colours its output even in batch mode). */
+export function lastLines(text: string, n = 15): string {
+  return stripVTControlCharacters(text)
+    .split('\n')
+    .filter((line) => line.trim() !== '' && line.trim() !== '[ERROR]')
+    .slice(-n)
+    .join('\n');
 }

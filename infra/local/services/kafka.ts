@@ -1,13 +1,12 @@
-import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { stripVTControlCharacters } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
 import { localStack } from '../endpoints.ts';
 import { InstallError, type ServiceDef, type StackContext } from '../types.ts';
+import { lastLines, run } from '../process.ts';
 
 /** Keep in step with <kafka.version> in infra/local/kafka/pom.xml (passed to mvn, so this one wins). */
 export const KAFKA_VERSION = '4.2.2';
@@ -25,39 +24,8 @@ const dataDir = (ctx: StackContext) => join(homeDir(ctx), 'data');
 const serverProperties = (ctx: StackContext) => join(homeDir(ctx), 'server.properties');
 const log4jConfig = (ctx: StackContext) => join(homeDir(ctx), 'log4j2.properties');
 
-interface RunResult {
-  code: number | null;
-  output: string;
-}
-
-/** Runs a tool to completion, keeping the tail of its output for error messages. */
-function run(command: string, args: string[], cwd?: string): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    const keep = (chunk: Buffer) => {
-      output = (output + chunk.toString()).slice(-20_000);
-    };
-    child.stdout.on('data', keep);
-    child.stderr.on('data', keep);
-    child.on('error', (err: NodeJS.ErrnoException) => {
-      reject(err.code === 'ENOENT' ? new InstallError(SERVICE, `${command} not found on PATH`) : err);
-    });
-    child.on('close', (code) => resolve({ code, output }));
-  });
-}
-
-function lastLines(text: string, n = 15): string {
-  // Maven 3.8 emits colour codes even in batch mode.
-  return stripVTControlCharacters(text)
-    .split('\n')
-    .filter((line) => line.trim() !== '' && line.trim() !== '[ERROR]')
-    .slice(-n)
-    .join('\n');
-}
-
 async function checkJava(): Promise<void> {
-  const { code, output } = await run('java', ['-version']);
+  const { code, output } = await run(SERVICE, 'java', ['-version']);
   const major = /version "(\d+)(?:\.(\d+))?/.exec(output);
   if (code !== 0 || !major) throw new InstallError(SERVICE, `java -version failed: ${lastLines(output, 5)}`);
   // Java 8 reports itself as "1.8".
@@ -146,6 +114,7 @@ export const kafka: ServiceDef = {
     await rm(staging, { recursive: true, force: true });
     await mkdir(installDir(ctx), { recursive: true });
     const { code, output } = await run(
+      SERVICE,
       'mvn',
       [
         '-B',
@@ -158,7 +127,7 @@ export const kafka: ServiceDef = {
         '-DincludeScope=runtime',
         `-DoutputDirectory=${staging}`,
       ],
-      installDir(ctx),
+      { cwd: installDir(ctx) },
     );
     if (code !== 0) {
       await rm(staging, { recursive: true, force: true });
@@ -184,6 +153,7 @@ export const kafka: ServiceDef = {
     await rm(dataDir(ctx), { recursive: true, force: true });
     ctx.log('kafka: formatting KRaft storage');
     const { code, output } = await run(
+      SERVICE,
       'java',
       [
         `-Dlog4j2.configurationFile=${log4jConfig(ctx)}`,
@@ -198,7 +168,7 @@ export const kafka: ServiceDef = {
         // Single-node dynamic quorum (KIP-853): this node is the only voter.
         '--standalone',
       ],
-      homeDir(ctx),
+      { cwd: homeDir(ctx) },
     );
     if (code !== 0)
       throw new InstallError(SERVICE, `kafka storage format exited ${code}: ${lastLines(output)}`);

@@ -14,7 +14,7 @@ import { dirname, join } from 'node:path';
 import { userInfo } from 'node:os';
 import pg from 'pg';
 import { localStack } from '../endpoints.ts';
-import { run, which } from '../process.ts';
+import { lastLines, run, which } from '../process.ts';
 import { InstallError, type ServiceDef, type StackContext } from '../types.ts';
 
 const { host, port, user, password, database } = localStack.postgres;
@@ -89,12 +89,15 @@ export const postgres: ServiceDef = {
       );
     }
     ctx.log('postgres: installing PostgreSQL from Debian packages (apt-get)');
-    await run('apt-get', ['update', '-q']);
-    const installed = await run('apt-get', ['install', '-y', '-q', 'postgresql'], {
+    await run('postgres', 'apt-get', ['update', '-q']);
+    const installed = await run('postgres', 'apt-get', ['install', '-y', '-q', 'postgresql'], {
       env: { DEBIAN_FRONTEND: 'noninteractive' },
     });
     if (installed.code !== 0 || !binDir()) {
-      throw new InstallError('postgres', `apt-get install postgresql failed:\n${installed.tail}`);
+      throw new InstallError(
+        'postgres',
+        `apt-get install postgresql failed:\n${lastLines(installed.output)}`,
+      );
     }
   },
   async prepare(ctx) {
@@ -114,6 +117,7 @@ export const postgres: ServiceDef = {
     }
     ctx.log(`postgres: initialising a cluster in ${dir}`);
     const result = await run(
+      'postgres',
       join(bin, 'initdb'),
       [
         '-D',
@@ -131,7 +135,7 @@ export const postgres: ServiceDef = {
     rmSync(pwfile, { force: true });
     if (result.code !== 0) {
       rmSync(dir, { recursive: true, force: true });
-      throw new InstallError('postgres', `initdb failed:\n${result.tail}`);
+      throw new InstallError('postgres', `initdb failed:\n${lastLines(result.output)}`);
     }
   },
   launch(ctx) {

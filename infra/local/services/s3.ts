@@ -1,10 +1,10 @@
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CreateBucketCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import { localStack } from '../endpoints.ts';
 import { InstallError, type ServiceDef, type StackContext } from '../types.ts';
+import { lastLines, run } from '../process.ts';
 
 /**
  * MinIO publishes no tagged Go module versions (its releases are date tags outside semver), so
@@ -24,39 +24,9 @@ const markerFile = (ctx: StackContext) => join(installDir(ctx), '.installed');
 const homeDir = (ctx: StackContext) => join(ctx.stateDir, 's3');
 const dataDir = (ctx: StackContext) => join(homeDir(ctx), 'data');
 
-interface RunResult {
-  code: number | null;
-  output: string;
-}
-
-/** Runs a tool to completion, keeping the tail of its output for error messages. */
-function run(
-  command: string,
-  args: string[],
-  options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
-): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    const keep = (chunk: Buffer) => {
-      output = (output + chunk.toString()).slice(-20_000);
-    };
-    child.stdout.on('data', keep);
-    child.stderr.on('data', keep);
-    child.on('error', (err: NodeJS.ErrnoException) => {
-      reject(err.code === 'ENOENT' ? new InstallError(SERVICE, `${command} not found on PATH`) : err);
-    });
-    child.on('close', (code) => resolve({ code, output }));
-  });
-}
-
-function lastLines(text: string, n = 15): string {
-  return text.trimEnd().split('\n').slice(-n).join('\n');
-}
-
 /** Fails early and plainly when there is no Go; a too-old Go explains itself in go install's output. */
 async function checkGo(): Promise<void> {
-  const { code, output } = await run('go', ['version']);
+  const { code, output } = await run(SERVICE, 'go', ['version']);
   if (code !== 0) throw new InstallError(SERVICE, `go version exited ${code}: ${lastLines(output, 5)}`);
 }
 
@@ -86,13 +56,12 @@ export const s3: ServiceDef = {
     const ticker = setInterval(() => {
       ctx.log(`s3: still building MinIO (${Math.round((Date.now() - started) / 1000)} s)`);
     }, 30_000);
-    let result: RunResult;
+    let result: { code: number; output: string };
     try {
       await mkdir(installDir(ctx), { recursive: true });
-      result = await run('go', ['install', '-trimpath', `${MINIO_MODULE}@${MINIO_VERSION}`], {
+      result = await run(SERVICE, 'go', ['install', '-trimpath', `${MINIO_MODULE}@${MINIO_VERSION}`], {
         cwd: installDir(ctx),
         env: {
-          ...process.env,
           GOBIN: join(installDir(ctx), 'bin'),
           // Static binary, as MinIO's own release builds: no C toolchain, no libc coupling.
           CGO_ENABLED: '0',
