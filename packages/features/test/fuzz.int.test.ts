@@ -1,19 +1,13 @@
-import { randomUUID } from 'node:crypto';
 import type { Admin, Kafka, Message } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createKafka } from '@shepherd/clients/kafka';
-import { projects } from '@shepherd/db/schema';
 import { generateFraudRows } from '@shepherd/datagen/fraud';
-import { openTestDatabase } from '@shepherd/testing/database';
-import { testEnv } from '@shepherd/testing/env';
 import { eventually, quietLogger } from '@shepherd/testing/platform';
 import { cardTransactionEvent } from '../src/card-events.ts';
 import { FeatureIngestor } from '../src/ingest.ts';
 import { getFeatureViewMetrics } from '../src/metrics.ts';
 import { featureEventMessage } from '../src/produce.ts';
-import { registerFeatureView, type RegisteredFeatureView } from '../src/registry.ts';
-import { cardTransactionsV1 } from '../src/views.ts';
-import { dlqEnd, produceAll, readDlq } from './kafka-helpers.ts';
+import type { RegisteredFeatureView } from '../src/registry.ts';
+import { cardTransactionsOnFreshTopic, dlqEnd, produceAll, readDlq } from './kafka-helpers.ts';
 
 /** xorshift32: the fuzz corpus is the same on every run, so a failure can be replayed. */
 function rng(seed: number) {
@@ -78,30 +72,18 @@ function fuzzCorpus(count: number, sample: () => Record<string, unknown>): Messa
 }
 
 describe('ingestion under fuzzed events', () => {
-  const env = testEnv();
-  let database: Awaited<ReturnType<typeof openTestDatabase>>;
+  let fixture: Awaited<ReturnType<typeof cardTransactionsOnFreshTopic>>;
+  let database: typeof fixture.database;
   let kafka: Kafka;
   let admin: Admin;
   let registered: RegisteredFeatureView;
-  const topic = `features.card_transactions.fuzz-${randomUUID()}`;
+  let topic: string;
 
   beforeAll(async () => {
-    database = await openTestDatabase();
-    const [project] = await database.db.insert(projects).values({ slug: 'fuzz', name: 'fuzz' }).returning();
-    ({ registered } = await registerFeatureView(
-      { db: database.db, projectId: project!.id, actor: 'test' },
-      { ...cardTransactionsV1, sourceTopic: topic },
-    ));
-    kafka = createKafka({ brokers: env.KAFKA_BROKERS, clientId: 'features-fuzz-test', retries: 10 });
-    admin = kafka.admin();
-    await admin.connect();
-    await admin.createTopics({ topics: [{ topic, numPartitions: 3 }], waitForLeaders: true });
+    fixture = await cardTransactionsOnFreshTopic('fuzz');
+    ({ database, kafka, admin, registered, topic } = fixture);
   });
-  afterAll(async () => {
-    await admin?.deleteTopics({ topics: [topic] }).catch(() => undefined);
-    await admin?.disconnect();
-    await database?.dispose();
-  });
+  afterAll(() => fixture?.close());
 
   it(
     'sends every hostile message to the DLQ and keeps ingesting the valid ones around them',

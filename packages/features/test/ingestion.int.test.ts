@@ -1,27 +1,17 @@
-import { randomUUID } from 'node:crypto';
 import { and, eq, sql } from 'drizzle-orm';
 import type { Admin, Kafka, Message } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createKafka } from '@shepherd/clients/kafka';
 import type { FeatureEvent } from '@shepherd/contracts/features';
-import {
-  featureIngestionProgress,
-  featureOfflineRows,
-  featureOnlineRows,
-  projects,
-} from '@shepherd/db/schema';
+import { featureIngestionProgress, featureOfflineRows, featureOnlineRows } from '@shepherd/db/schema';
 import { generateFraudRows, type FraudRow } from '@shepherd/datagen/fraud';
-import { openTestDatabase } from '@shepherd/testing/database';
-import { testEnv } from '@shepherd/testing/env';
 import { eventually, quietLogger } from '@shepherd/testing/platform';
 import { FeatureIngestor } from '../src/ingest.ts';
 import { getFeatureViewMetrics } from '../src/metrics.ts';
 import { getOnlineFeatures } from '../src/online.ts';
 import { featureEventMessage } from '../src/produce.ts';
-import { registerFeatureView, type RegisteredFeatureView } from '../src/registry.ts';
-import { cardTransactionsV1 } from '../src/views.ts';
+import type { RegisteredFeatureView } from '../src/registry.ts';
 import { cardTransactionEvent } from '../src/card-events.ts';
-import { dlqEnd, produceAll, readDlq } from './kafka-helpers.ts';
+import { cardTransactionsOnFreshTopic, dlqEnd, produceAll, readDlq } from './kafka-helpers.ts';
 
 const VALID = 99_000;
 const MALFORMED = 1_000; // 1% of the 100k messages
@@ -100,30 +90,18 @@ function buildStream(): Stream {
 }
 
 describe('feature ingestion from Kafka', () => {
-  const env = testEnv();
-  let database: Awaited<ReturnType<typeof openTestDatabase>>;
+  let fixture: Awaited<ReturnType<typeof cardTransactionsOnFreshTopic>>;
+  let database: typeof fixture.database;
   let kafka: Kafka;
   let admin: Admin;
   let registered: RegisteredFeatureView;
-  const topic = `features.card_transactions.test-${randomUUID()}`;
+  let topic: string;
 
   beforeAll(async () => {
-    database = await openTestDatabase();
-    const [project] = await database.db.insert(projects).values({ slug: 'fraud', name: 'fraud' }).returning();
-    ({ registered } = await registerFeatureView(
-      { db: database.db, projectId: project!.id, actor: 'test' },
-      { ...cardTransactionsV1, sourceTopic: topic },
-    ));
-    kafka = createKafka({ brokers: env.KAFKA_BROKERS, clientId: 'features-int-test', retries: 10 });
-    admin = kafka.admin();
-    await admin.connect();
-    await admin.createTopics({ topics: [{ topic, numPartitions: 3 }], waitForLeaders: true });
+    fixture = await cardTransactionsOnFreshTopic('fraud');
+    ({ database, kafka, admin, registered, topic } = fixture);
   });
-  afterAll(async () => {
-    await admin?.deleteTopics({ topics: [topic] }).catch(() => undefined);
-    await admin?.disconnect();
-    await database?.dispose();
-  });
+  afterAll(() => fixture?.close());
 
   it('100k events, 1% malformed, 5% late: offline = valid, DLQ = malformed, online = latest per entity', async () => {
     const stream = buildStream();

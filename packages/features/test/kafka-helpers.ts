@@ -1,6 +1,13 @@
 import type { Admin, Kafka, Message, Producer } from 'kafkajs';
 import { dlqMessage, dlqTopic, type DlqMessage } from '@shepherd/contracts/features';
+import { randomUUID } from 'node:crypto';
+import { createKafka } from '@shepherd/clients/kafka';
+import { projects } from '@shepherd/db/schema';
+import { openTestDatabase } from '@shepherd/testing/database';
+import { testEnv } from '@shepherd/testing/env';
 import { ensureTopics } from '../src/ingest.ts';
+import { registerFeatureView } from '../src/registry.ts';
+import { cardTransactionsV1 } from '../src/views.ts';
 
 export async function produceAll(producer: Producer, topic: string, messages: Message[], chunk = 5000) {
   for (let i = 0; i < messages.length; i += chunk) {
@@ -46,4 +53,29 @@ export async function readDlq(
   }
   await consumer.disconnect();
   return found;
+}
+
+/**
+ * A database of the test's own with `card_transactions` registered on a fresh topic, and a
+ * connected admin; `close()` removes the topic and the database.
+ */
+export async function cardTransactionsOnFreshTopic(name: string) {
+  const env = testEnv();
+  const topic = `features.card_transactions.${name}-${randomUUID()}`;
+  const database = await openTestDatabase();
+  const [project] = await database.db.insert(projects).values({ slug: name, name }).returning();
+  const { registered } = await registerFeatureView(
+    { db: database.db, projectId: project!.id, actor: 'test' },
+    { ...cardTransactionsV1, sourceTopic: topic },
+  );
+  const kafka = createKafka({ brokers: env.KAFKA_BROKERS, clientId: `features-${name}-test`, retries: 10 });
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({ topics: [{ topic, numPartitions: 3 }], waitForLeaders: true });
+  const close = async () => {
+    await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
+    await admin.disconnect();
+    await database.dispose();
+  };
+  return { topic, database, registered, kafka, admin, close };
 }

@@ -6,6 +6,14 @@ import { recordAudit } from './audit.ts';
 import type { RegistryContext } from './context.ts';
 import { canTransition } from './versions.ts';
 
+/** The row of one alias of one model, in the caller's project. */
+const aliasKey = (ctx: RegistryContext, modelId: string, alias: string) =>
+  and(
+    eq(modelAliases.projectId, ctx.projectId),
+    eq(modelAliases.modelId, modelId),
+    eq(modelAliases.alias, alias),
+  );
+
 export const aliasName = /^[a-z][a-z0-9_-]{0,62}$/;
 
 export async function getAliases(ctx: RegistryContext, modelId: string): Promise<Record<string, string>> {
@@ -25,13 +33,7 @@ export async function resolveAlias(
     .select({ version: modelVersions })
     .from(modelAliases)
     .innerJoin(modelVersions, eq(modelVersions.id, modelAliases.versionId))
-    .where(
-      and(
-        eq(modelAliases.projectId, ctx.projectId),
-        eq(modelAliases.modelId, modelId),
-        eq(modelAliases.alias, alias),
-      ),
-    );
+    .where(aliasKey(ctx, modelId, alias));
   return row?.version;
 }
 
@@ -45,13 +47,7 @@ async function moveAlias(
   const [before] = await tx
     .select()
     .from(modelAliases)
-    .where(
-      and(
-        eq(modelAliases.projectId, ctx.projectId),
-        eq(modelAliases.modelId, modelId),
-        eq(modelAliases.alias, alias),
-      ),
-    );
+    .where(aliasKey(ctx, modelId, alias));
   if (before?.versionId === versionId) return;
   await tx
     .insert(modelAliases)
@@ -101,13 +97,7 @@ export async function removeAlias(ctx: RegistryContext, modelId: string, alias: 
   await ctx.db.transaction(async (tx) => {
     const deleted = await tx
       .delete(modelAliases)
-      .where(
-        and(
-          eq(modelAliases.projectId, ctx.projectId),
-          eq(modelAliases.modelId, modelId),
-          eq(modelAliases.alias, alias),
-        ),
-      )
+      .where(aliasKey(ctx, modelId, alias))
       .returning();
     if (deleted.length > 0) {
       await recordAudit(tx, ctx, {
@@ -138,18 +128,7 @@ export async function promote(ctx: RegistryContext, modelId: string, versionId: 
         `version ${version.version} is ${version.state} and cannot be promoted`,
       );
     }
-    const [current] = await tx
-      .select({ version: modelVersions })
-      .from(modelAliases)
-      .innerJoin(modelVersions, eq(modelVersions.id, modelAliases.versionId))
-      .where(
-        and(
-          eq(modelAliases.projectId, ctx.projectId),
-          eq(modelAliases.modelId, modelId),
-          eq(modelAliases.alias, 'champion'),
-        ),
-      );
-    const previous = current?.version;
+    const previous = await resolveAlias({ ...ctx, db: tx }, modelId, 'champion');
     if (previous?.id === versionId) return { champion: version, previousChampion: undefined };
 
     const [champion] = await tx
@@ -168,14 +147,7 @@ export async function promote(ctx: RegistryContext, modelId: string, versionId: 
     await moveAlias(tx, ctx, modelId, 'champion', versionId);
     await tx
       .delete(modelAliases)
-      .where(
-        and(
-          eq(modelAliases.projectId, ctx.projectId),
-          eq(modelAliases.modelId, modelId),
-          eq(modelAliases.alias, 'challenger'),
-          eq(modelAliases.versionId, versionId),
-        ),
-      );
+      .where(and(aliasKey(ctx, modelId, 'challenger'), eq(modelAliases.versionId, versionId)));
     await recordAudit(tx, ctx, {
       action: 'version.promoted',
       subjectKind: 'model_version',
