@@ -5,3 +5,5 @@ export * from './schema/audit.ts';
 export * from './schema/training.ts';
 export * from './schema/auth.ts';
 export * from './schema/features.ts';
+export * from './schema/serving.ts';
+export * from './schema/alerts.ts';
