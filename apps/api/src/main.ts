@@ -11,7 +11,7 @@ import { migrate } from '@shepherd/db/migrate';
 import { MlflowClient } from '@shepherd/mlflow/client';
 import { ensureProject } from '@shepherd/registry/projects';
 import { buildApp } from './app.ts';
-import { ensureToken } from './auth/tokens.ts';
+import { ensureToken } from '@shepherd/registry/tokens';
 import { loadApiEnv } from './env.ts';
 
 runMain('api', async () => {

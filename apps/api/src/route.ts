@@ -2,9 +2,9 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { ShepherdError, type ErrorCode } from '@shepherd/core/errors';
 import type { Database } from '@shepherd/db/client';
-import { allows, type Permission } from './auth/permissions.ts';
+import { allows, type Permission } from '@shepherd/registry/permissions';
 import type { RateLimiter } from './auth/rate-limit.ts';
-import { authenticate, type Principal } from './auth/tokens.ts';
+import { authenticate, type Principal } from '@shepherd/registry/tokens';
 import { errorResponse } from './errors.ts';
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';

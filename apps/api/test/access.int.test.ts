@@ -7,8 +7,8 @@ import { openTestDatabase } from '@shepherd/testing/database';
 import { testEnv } from '@shepherd/testing/env';
 import { quietLogger } from '@shepherd/testing/platform';
 import { apiRoutes, buildApp } from '../src/app.ts';
-import { allows } from '../src/auth/permissions.ts';
-import { createToken, revokeToken } from '../src/auth/tokens.ts';
+import { allows } from '@shepherd/registry/permissions';
+import { createToken, revokeToken } from '@shepherd/registry/tokens';
 
 /** Every route, as every role, as another project, and as nobody: the permission table is the spec. */
 describe('access control on every route', () => {

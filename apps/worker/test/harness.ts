@@ -3,7 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { NativeConnection, Worker } from '@temporalio/worker';
 import { buildApp } from '../../api/src/app.ts';
-import { createToken } from '../../api/src/auth/tokens.ts';
+import { createToken } from '@shepherd/registry/tokens';
 import type { ArtifactStore } from '@shepherd/artifacts/types';
 import { dataConverterFor } from '@shepherd/clients/codec';
 import { connectTemporal } from '@shepherd/clients/temporal';

@@ -4,7 +4,7 @@ import type { Database } from '@shepherd/db/client';
 import type { MlflowClient } from '@shepherd/mlflow/client';
 import type { RegistryContext } from '@shepherd/registry/context';
 import type { FastifyRequest } from 'fastify';
-import type { Principal } from '../auth/tokens.ts';
+import type { Principal } from '@shepherd/registry/tokens';
 
 export interface RouteDeps {
   db: Database;

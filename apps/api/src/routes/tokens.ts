@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { slug } from '@shepherd/contracts/registry';
 import { roles, type ApiToken } from '@shepherd/db/schema';
-import { createToken, listTokens, revokeToken } from '../auth/tokens.ts';
+import { createToken, listTokens, revokeToken } from '@shepherd/registry/tokens';
 import { route, type RouteSpec } from '../route.ts';
 import type { RouteDeps } from './context.ts';
 

@@ -3,7 +3,7 @@ import { and, desc, eq, isNull } from 'drizzle-orm';
 import { ShepherdError } from '@shepherd/core/errors';
 import type { Database } from '@shepherd/db/client';
 import { apiTokens, projects, type ApiToken, type Project, type Role } from '@shepherd/db/schema';
-import { recordAudit } from '@shepherd/registry/audit';
+import { recordAudit } from './audit.ts';
 
 export const tokenPattern = /^shp_[A-Za-z0-9_-]{32,}$/;
 
