@@ -117,9 +117,15 @@ export async function summarizeStats(
   let latencySum = 0;
   let predictionSum = 0;
   let predictionSquares = 0;
-  for (const row of rowsOf<{ kind: number; i: number; a: number; b: number; c: number; d: number; e: number }>(
-    result,
-  )) {
+  for (const row of rowsOf<{
+    kind: number;
+    i: number;
+    a: number;
+    b: number;
+    c: number;
+    d: number;
+    e: number;
+  }>(result)) {
     const kind = Number(row.kind);
     const i = Number(row.i);
     if (kind === 0) {
