@@ -312,3 +312,121 @@ export const featureViewMetrics = z.object({
   partitions: z.array(partitionIngestionMetrics),
 });
 export type FeatureViewMetrics = z.infer<typeof featureViewMetrics>;
+
+/**
+ * Late ground truth on `labels.<model>`, keyed by `entityId`: the label of something that happened
+ * to an entity at `eventTime` (a transaction later charged back, say). Training sets join each label
+ * with the features as they were at `eventTime`, never later.
+ */
+export const labelEventSchemaVersion = 1;
+
+export const labelEvent = z.strictObject({
+  schemaVersion: z.literal(labelEventSchemaVersion),
+  /** What was labelled (e.g. a transaction id); a label sent again under the same id replaces the earlier one. */
+  id: storableText(256).min(1).optional(),
+  entityId: featureEventEnvelope.shape.entityId,
+  /** When the labelled thing happened (not when the label arrived), ISO 8601 with a timezone. */
+  eventTime: z.iso.datetime({ offset: true }),
+  /** 0/1 for classification, any finite number for regression. */
+  label: z.number().finite(),
+});
+export type LabelEvent = z.infer<typeof labelEvent>;
+
+/** The label topic of a model. */
+export function labelTopic(model: string): string {
+  return `labels.${model}`;
+}
+
+/** Offsets of one partition read for a training set: [from, to) — `to` is the next offset not read. */
+export const offsetRange = z.object({
+  partition: z.number().int().nonnegative(),
+  from: z.string().regex(/^\d+$/),
+  to: z.string().regex(/^\d+$/),
+});
+export type OffsetRange = z.infer<typeof offsetRange>;
+
+/** The manifest written next to a point-in-time training set: enough to rebuild it and to trace it. */
+export const pointInTimeManifest = z.object({
+  kind: z.literal('point_in_time_training_set'),
+  schemaVersion: z.literal(1),
+  setId: z.string(),
+  createdAt: z.iso.datetime(),
+  data: z.object({
+    uri: z.string(),
+    sha256: z.string(),
+    bytes: z.number().int(),
+    format: z.literal('parquet'),
+  }),
+  columns: z.object({
+    id: z.string(),
+    entity: z.string(),
+    time: z.string(),
+    label: z.string(),
+    features: z.array(z.object({ name: z.string(), view: z.string(), source: z.string(), type: z.string() })),
+  }),
+  labels: z.object({
+    topic: z.string(),
+    offsets: z.array(offsetRange),
+    /** Valid label events read. */
+    read: z.number().int(),
+    /** Rows written: read minus superseded duplicates. */
+    rows: z.number().int(),
+    duplicatesSuperseded: z.number().int(),
+    /** Invalid label events, counted and skipped; the first few reasons are kept. */
+    rejected: z.number().int(),
+    rejectedExamples: z.array(
+      z.object({ partition: z.number().int(), offset: z.string(), reason: z.string() }),
+    ),
+    minEventTime: z.iso.datetime().nullable(),
+    maxEventTime: z.iso.datetime().nullable(),
+  }),
+  views: z.array(
+    z.object({
+      name: z.string(),
+      version: z.number().int(),
+      definitionHash: z.string(),
+      ttlSeconds: z.number().int(),
+      topic: z.string(),
+      /** The offline rows the join could use, by Kafka position. */
+      offsets: z.array(offsetRange),
+      offlineRowsRead: z.number().int(),
+      /** Label rows that found a feature row within TTL. */
+      rowsMatched: z.number().int(),
+      /** Label rows whose latest feature row was older than the TTL (features left null). */
+      rowsExpired: z.number().int(),
+      /** Label rows with no feature row at or before their time. */
+      rowsMissing: z.number().int(),
+    }),
+  ),
+  rows: z.number().int(),
+});
+export type PointInTimeManifest = z.infer<typeof pointInTimeManifest>;
+
+/** One field of one entity whose online value differs from the offline store's as of now. */
+export const parityMismatch = z.object({
+  entity: z.string(),
+  /** A feature or aggregate name, or `event_time`, or `presence` when one side has no row. */
+  field: z.string(),
+  online: z.union([z.number(), z.boolean(), z.string(), z.null()]),
+  offline: z.union([z.number(), z.boolean(), z.string(), z.null()]),
+});
+export type ParityMismatch = z.infer<typeof parityMismatch>;
+
+/** The online store against offline-as-of-now for a sample of a view's entities. */
+export const parityReport = z.object({
+  id: z.string().optional(),
+  view: z.string(),
+  version: z.number().int(),
+  sampled: z.number().int(),
+  /** Sampled entities with at least one mismatching field. */
+  mismatchedEntities: z.number().int(),
+  /** mismatchedEntities / sampled (0 when nothing was sampled). */
+  mismatchRate: z.number(),
+  /** Mismatches per field, so a report reads per feature. */
+  byField: z.record(z.string(), z.number().int()),
+  /** Every mismatching field, up to a limit (see `truncated`). */
+  mismatches: z.array(parityMismatch),
+  truncated: z.boolean(),
+  checkedAt: z.iso.datetime(),
+});
+export type ParityReport = z.infer<typeof parityReport>;

@@ -14,7 +14,7 @@ import { getFeatureViewMetrics } from '../src/metrics.ts';
 import { featureEventMessage } from '../src/produce.ts';
 import { registerFeatureView, type RegisteredFeatureView } from '../src/registry.ts';
 import { cardTransactionsV1 } from '../src/views.ts';
-import { cardTransactionEvent } from '../src/card-events.ts';
+import { cardTransactionEventV1 } from '../src/card-events.ts';
 import { dlqEnd, produceAll, readDlq } from './kafka-helpers.ts';
 
 const repoRoot = resolve(import.meta.dirname, '../../..');
@@ -93,7 +93,7 @@ describe('ingestion process killed mid-stream', () => {
 
   it('loses nothing and duplicates nothing when killed with SIGKILL and restarted', async () => {
     const rows = [...generateFraudRows({ rows: VALID, seed: 5 })];
-    const messages: Message[] = rows.map((row) => featureEventMessage(cardTransactionEvent(row)));
+    const messages: Message[] = rows.map((row) => featureEventMessage(cardTransactionEventV1(row)));
     for (let k = 0; k < MALFORMED; k++) {
       messages.splice(Math.floor((k * messages.length) / MALFORMED), 0, {
         key: rows[k]!.card_id,

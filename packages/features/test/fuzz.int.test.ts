@@ -2,7 +2,7 @@ import type { Admin, Kafka, Message } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateFraudRows } from '@shepherd/datagen/fraud';
 import { eventually, quietLogger } from '@shepherd/testing/platform';
-import { cardTransactionEvent } from '../src/card-events.ts';
+import { cardTransactionEventV1 } from '../src/card-events.ts';
 import { FeatureIngestor } from '../src/ingest.ts';
 import { getFeatureViewMetrics } from '../src/metrics.ts';
 import { featureEventMessage } from '../src/produce.ts';
@@ -90,7 +90,7 @@ describe('ingestion under fuzzed events', () => {
     { timeout: 240_000 },
     async () => {
       const valid = [...generateFraudRows({ rows: 600, seed: 5 })].map((row) =>
-        featureEventMessage(cardTransactionEvent(row)),
+        featureEventMessage(cardTransactionEventV1(row)),
       );
       const sampleRandom = rng(7);
       const fuzz = fuzzCorpus(1_200, () => {

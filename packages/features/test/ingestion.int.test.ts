@@ -10,7 +10,7 @@ import { getFeatureViewMetrics } from '../src/metrics.ts';
 import { getOnlineFeatures } from '../src/online.ts';
 import { featureEventMessage } from '../src/produce.ts';
 import type { RegisteredFeatureView } from '../src/registry.ts';
-import { cardTransactionEvent } from '../src/card-events.ts';
+import { cardTransactionEventV1 } from '../src/card-events.ts';
 import { cardTransactionsOnFreshTopic, dlqEnd, produceAll, readDlq } from './kafka-helpers.ts';
 
 const VALID = 99_000;
@@ -38,7 +38,7 @@ function buildStream(): Stream {
   const random = lcg(20250101);
   const valid = [...generateFraudRows({ rows: VALID, seed: 11 })].map((row) => ({
     row,
-    event: cardTransactionEvent(row),
+    event: cardTransactionEventV1(row),
   }));
   const lateCards = new Set<string>();
   const delayed = new Map<number, number[]>();
