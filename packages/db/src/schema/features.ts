@@ -1,5 +1,7 @@
 import {
   bigint,
+  boolean,
+  doublePrecision,
   foreignKey,
   index,
   integer,
@@ -132,6 +134,41 @@ export const featureIngestionProgress = pgTable(
   ],
 );
 
+/**
+ * Parity checks: a sample of a view's entities, online values against the offline store as of the
+ * check's time. Kept as history, so gates and alerts read the latest and trends stay visible.
+ */
+export const featureParityReports = pgTable(
+  'feature_parity_reports',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    projectId: uuid('project_id').notNull(),
+    viewId: uuid('view_id').notNull(),
+    viewName: text('view_name').notNull(),
+    viewVersion: integer('view_version').notNull(),
+    sampled: integer('sampled').notNull(),
+    mismatchedEntities: integer('mismatched_entities').notNull(),
+    mismatchRate: doublePrecision('mismatch_rate').notNull(),
+    /** Mismatches per field name. */
+    byField: jsonb('by_field').$type<Record<string, number>>().notNull(),
+    /** The mismatching fields, up to a limit: { entity, field, online, offline }. */
+    mismatches: jsonb('mismatches')
+      .$type<{ entity: string; field: string; online: FeatureValueJson; offline: FeatureValueJson }[]>()
+      .notNull(),
+    truncated: boolean('truncated').notNull(),
+    checkedAt: timestamp('checked_at', { withTimezone: true, mode: 'date' }).notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  },
+  (t) => [
+    foreignKey({
+      name: 'feature_parity_reports_view_fk',
+      columns: [t.projectId, t.viewId],
+      foreignColumns: [featureViews.projectId, featureViews.id],
+    }),
+    index('feature_parity_reports_view_checked_idx').on(t.projectId, t.viewId, t.checkedAt),
+  ],
+);
+
 export type FeatureViewRow = typeof featureViews.$inferSelect;
 export type NewFeatureViewRow = typeof featureViews.$inferInsert;
 export type FeatureOfflineRow = typeof featureOfflineRows.$inferSelect;
@@ -139,3 +176,4 @@ export type NewFeatureOfflineRow = typeof featureOfflineRows.$inferInsert;
 export type FeatureOnlineRow = typeof featureOnlineRows.$inferSelect;
 export type NewFeatureOnlineRow = typeof featureOnlineRows.$inferInsert;
 export type FeatureIngestionProgress = typeof featureIngestionProgress.$inferSelect;
+export type FeatureParityReportRow = typeof featureParityReports.$inferSelect;
