@@ -8,6 +8,7 @@ import { frameworkErrorOptions, installErrorHandling } from './errors.ts';
 import { openApiDocument } from './openapi.ts';
 import { registerRoutes, type RouteSpec } from './route.ts';
 import type { RouteDeps } from './routes/context.ts';
+import { servingRoutes } from './routes/serving.ts';
 import { auditRoutes } from './routes/audit.ts';
 import { featureRoutes } from './routes/features.ts';
 import { modelRoutes } from './routes/models.ts';
@@ -31,6 +32,7 @@ export function apiRoutes(services: RouteDeps): RouteSpec[] {
     ...tokenRoutes(services),
     ...featureRoutes(services),
     ...auditRoutes(services),
+    ...servingRoutes(services),
   ];
 }
 

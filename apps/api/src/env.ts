@@ -36,6 +36,8 @@ export const apiEnvSchema = z.object({
   /** Encrypts Temporal payloads (AES-256-GCM); API and workers need the same keys. Unset: plain. */
   SHEPHERD_PAYLOAD_KEYS: payloadKeys.optional(),
   TRAINING_TASK_QUEUE: z.string().min(1).default(taskQueues.training),
+  /** Rollout and rollback workflows. */
+  MAIN_TASK_QUEUE: z.string().min(1).default(taskQueues.main),
   KAFKA_BROKERS: csv(hostPort).default(['127.0.0.1:9092']),
   ...artifactStoreEnv,
   /** Unset: MLflow mirroring is off. */

@@ -71,6 +71,7 @@ runMain('api', async () => {
       kafka,
       mlflow,
       trainingTaskQueue: env.TRAINING_TASK_QUEUE,
+      mainTaskQueue: env.MAIN_TASK_QUEUE,
     },
   });
   const close = async () => {

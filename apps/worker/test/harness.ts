@@ -60,7 +60,13 @@ export async function startPlatform(options: { worker?: boolean; trainers?: Reco
   const app = buildApp({
     logger: quietLogger(),
     readiness: [],
-    services: { db: database.db, temporal: temporal.client, mlflow, trainingTaskQueue: taskQueue },
+    services: {
+      db: database.db,
+      temporal: temporal.client,
+      mlflow,
+      trainingTaskQueue: taskQueue,
+      mainTaskQueue: taskQueue,
+    },
   });
 
   let worker: Worker | undefined;

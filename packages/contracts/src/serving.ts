@@ -270,3 +270,36 @@ export const rollbackBody = z.strictObject({
   requestId: z.string().min(1).max(200),
   reason: z.string().min(1).max(2000),
 });
+
+/** What the API hands the `canaryRollout` workflow; the rollout row exists before it starts. */
+export interface CanaryRolloutInput {
+  projectId: string;
+  actor: string;
+  workflowId: string;
+  rolloutId: string;
+  endpointId: string;
+  candidateVersionId: string;
+  championVersionId: string | null;
+  mode: EndpointMode;
+  steps: RolloutStep[];
+  thresholds: AnalysisThresholds;
+  analysisIntervalSeconds: number;
+}
+
+export interface RolloutOutcome {
+  state: Extract<RolloutState, 'succeeded' | 'rolled_back' | 'aborted' | 'failed'>;
+  reasons: string[];
+}
+
+export interface RollbackInput {
+  projectId: string;
+  actor: string;
+  workflowId: string;
+  endpointId: string;
+  reason: string;
+}
+
+export const rolloutWorkflowId = (projectSlug: string, requestId: string) =>
+  `rollout-${projectSlug}-${requestId}`;
+export const rollbackWorkflowId = (projectSlug: string, requestId: string) =>
+  `rollback-${projectSlug}-${requestId}`;

@@ -24,6 +24,8 @@ export interface NewRollout {
   analysisIntervalSeconds: number;
   workflowId: string;
   requestId: string;
+  /** Checks that hold only for a new rollout (a retried request finds its rollout without them). */
+  validate?: () => void;
 }
 
 /**
@@ -36,11 +38,13 @@ export async function createRollout(ctx: RegistryContext, input: NewRollout): Pr
     .from(rollouts)
     .where(and(eq(rollouts.projectId, ctx.projectId), eq(rollouts.requestId, input.requestId)));
   if (existing) return existing;
+  const { validate, ...values } = input;
+  validate?.();
   try {
     return await ctx.db.transaction(async (tx) => {
       const [created] = await tx
         .insert(rollouts)
-        .values({ ...input, projectId: ctx.projectId, startedBy: ctx.actor })
+        .values({ ...values, projectId: ctx.projectId, startedBy: ctx.actor })
         .returning();
       await recordAudit(tx, ctx, {
         action: 'rollout.started',

@@ -14,6 +14,8 @@ export interface RouteDeps {
   kafka?: Kafka | undefined;
   /** Where training workflows go; tests use a queue of their own. */
   trainingTaskQueue: string;
+  /** Where rollout and rollback workflows go; default the worker's main queue. */
+  mainTaskQueue?: string | undefined;
 }
 
 /** The caller's project and identity: every registry call is scoped by it and audited with it. */

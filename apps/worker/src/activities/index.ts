@@ -3,6 +3,7 @@ import type { ActivityDeps } from './deps.ts';
 import { evaluateActivities } from './evaluate.ts';
 import { importActivities } from './import.ts';
 import { lifecycleActivities } from './lifecycle.ts';
+import { rolloutActivities } from './rollout.ts';
 import { trainActivities } from './train.ts';
 import { trainingSetActivities } from './training-set.ts';
 
@@ -20,6 +21,7 @@ export function createActivities(deps: ActivityDeps) {
     ...importActivities(deps),
     ...evaluateActivities(deps),
     ...lifecycleActivities(deps),
+    ...rolloutActivities(deps),
   };
 }
 

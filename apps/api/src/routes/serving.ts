@@ -1,0 +1,421 @@
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { z } from 'zod';
+import { slug } from '@shepherd/contracts/registry';
+import {
+  analysisThresholds,
+  createEndpointBody,
+  defaultRolloutSteps,
+  endpointConfig,
+  endpointName,
+  rollbackBody,
+  rollbackWorkflowId,
+  rolloutView,
+  rolloutWorkflowId,
+  startRolloutBody,
+  type CanaryRolloutInput,
+  type RollbackInput,
+} from '@shepherd/contracts/serving';
+import { taskQueues } from '@shepherd/contracts/training';
+import { ShepherdError } from '@shepherd/core/errors';
+import type { Rollout } from '@shepherd/db/schema';
+import type { RegistryContext } from '@shepherd/registry/context';
+import {
+  createEndpoint,
+  endpointConfig as loadEndpointConfig,
+  endpointConfigs,
+  getEndpoint,
+  listEndpoints,
+} from '@shepherd/registry/endpoints';
+import { createRollout, getRollout, listRollouts, rolloutViews } from '@shepherd/registry/rollouts';
+import { sloReport, summarizeStats } from '@shepherd/registry/serving-stats';
+import { getVersion } from '@shepherd/registry/versions';
+import { route, type RouteSpec } from '../route.ts';
+import { projectContext, type RouteDeps } from './context.ts';
+
+const projectParams = z.object({ project: slug });
+const endpointParams = projectParams.extend({ endpoint: endpointName });
+const rolloutParams = projectParams.extend({ rollout: z.uuid() });
+
+const nullableNumber = z.number().nullable();
+const statsSummaryView = z.object({
+  requests: z.number(),
+  errors: z.number(),
+  errorRate: nullableNumber,
+  availability: nullableNumber,
+  p50Ms: nullableNumber,
+  p95Ms: nullableNumber,
+  p99Ms: nullableNumber,
+  meanLatencyMs: nullableNumber,
+  throughputPerSecond: z.number(),
+  predictionMean: nullableNumber,
+  predictionStdDev: nullableNumber,
+});
+const sloView = z.object({
+  endpoint: z.string(),
+  at: z.string(),
+  objectives: z.object({ latencyP99Ms: z.number(), errorRate: z.number(), availability: z.number() }),
+  fastBurn: z.boolean(),
+  windows: z.array(
+    statsSummaryView.extend({
+      name: z.string(),
+      seconds: z.number(),
+      since: z.string(),
+      until: z.string(),
+      burnRates: z.object({ errors: nullableNumber, availability: nullableNumber, latency: nullableNumber }),
+      met: z.object({ errors: z.boolean(), availability: z.boolean(), latencyP99: z.boolean() }),
+    }),
+  ),
+  /** The last five minutes per serving version, so a canary can be told from its champion. */
+  versions: z.array(
+    statsSummaryView.extend({ versionId: z.string(), version: z.number().int(), role: z.string() }),
+  ),
+});
+
+/** JSON has no Infinity (a zero budget that was spent); null says "no budget left" as well as any number. */
+const finite = (value: number | null) => (value === null || Number.isFinite(value) ? value : null);
+
+const rollbackResult = z.object({
+  workflowId: z.string(),
+  kind: z.enum(['rollout_stopped', 'champion_restored']),
+  from: z.number().int().optional(),
+  to: z.number().int().optional(),
+});
+
+const rolloutActions = ['approve', 'pause', 'resume', 'abort', 'promote'] as const;
+
+export function servingRoutes(deps: RouteDeps): RouteSpec[] {
+  const mainQueue = deps.mainTaskQueue ?? taskQueues.main;
+  const oneView = async (ctx: RegistryContext, rollout: Rollout) => (await rolloutViews(ctx, [rollout]))[0]!;
+
+  /** A rollout's workflow answers signals only while it runs; a finished one is a conflict, not a 500. */
+  async function signalRollout(
+    ctx: RegistryContext,
+    id: string,
+    send: (workflowId: string) => Promise<void>,
+  ) {
+    const rollout = await getRollout(ctx, id);
+    if (!['running', 'awaiting_approval', 'paused'].includes(rollout.state)) {
+      throw new ShepherdError('conflict', `rollout ${id} is ${rollout.state}`);
+    }
+    await send(rollout.workflowId);
+    return rollout;
+  }
+
+  return [
+    route({
+      method: 'POST',
+      url: '/v1/projects/:project/endpoints',
+      operationId: 'createEndpoint',
+      permission: 'approve',
+      summary: 'Create an endpoint serving a model (its champion unless a version is named)',
+      tag: 'serving',
+      params: projectParams,
+      body: createEndpointBody,
+      response: endpointConfig,
+      status: 201,
+      errors: ['conflict'],
+      creates: { param: 'endpoint', field: 'name' },
+      handler: async ({ body, principal, request }) => {
+        const { ctx } = projectContext(deps, principal, request);
+        const endpoint = await createEndpoint(ctx, body);
+        return (await endpointConfigs(ctx.db, [endpoint]))[0]!;
+      },
+    }),
+    route({
+      method: 'GET',
+      url: '/v1/projects/:project/endpoints',
+      operationId: 'listEndpoints',
+      permission: 'read',
+      summary: 'Endpoints with their traffic split',
+      tag: 'serving',
+      params: projectParams,
+      response: z.array(endpointConfig),
+      handler: async ({ principal, request }) => {
+        const { ctx } = projectContext(deps, principal, request);
+        return endpointConfigs(ctx.db, await listEndpoints(ctx));
+      },
+    }),
+    route({
+      method: 'GET',
+      url: '/v1/projects/:project/endpoints/:endpoint',
+      operationId: 'getEndpoint',
+      permission: 'read',
+      summary: 'One endpoint: champion, candidate and traffic split',
+      tag: 'serving',
+      params: endpointParams,
+      response: endpointConfig,
+      handler: async ({ params, principal, request }) => {
+        const { ctx } = projectContext(deps, principal, request);
+        return loadEndpointConfig(ctx, params.endpoint);
+      },
+    }),
+    route({
+      method: 'GET',
+      url: '/v1/projects/:project/endpoints/:endpoint/slo',
+      operationId: 'getEndpointSlo',
+      permission: 'read',
+      summary: 'SLO status per version over sliding windows, with error-budget burn rates',
+      tag: 'serving',
+      params: endpointParams,
+      response: sloView,
+      handler: async ({ params, principal, request }) => {
+        const { ctx } = projectContext(deps, principal, request);
+        const endpoint = await getEndpoint(ctx, params.endpoint);
+        const config = (await endpointConfigs(ctx.db, [endpoint]))[0]!;
+        const now = new Date();
+        const report = await sloReport(ctx.db, ctx.projectId, endpoint.id, endpoint.slo, now);
+        const serving = [
+          config.champion ? { ...config.champion, role: 'champion' as const } : null,
+          config.candidate
+            ? {
+                ...config.candidate,
+                role: config.mode === 'shadow' ? ('shadow' as const) : ('candidate' as const),
+              }
+            : null,
+        ].filter((entry) => entry !== null);
+        const since = new Date(now.getTime() - 300_000);
+        const versions = await Promise.all(
+          serving.map(async (entry) => ({
+            ...(await summarizeStats(ctx.db, ctx.projectId, endpoint.id, {
+              since,
+              until: now,
+              versionId: entry.versionId,
+              role: entry.role,
+            })),
+            ...entry,
+          })),
+        );
+        return {
+          endpoint: endpoint.name,
+          at: report.at,
+          objectives: report.objectives,
+          fastBurn: report.fastBurn,
+          windows: report.windows.map((window) => ({
+            ...window,
+            burnRates: {
+              errors: finite(window.burnRates.errors),
+              availability: finite(window.burnRates.availability),
+              latency: finite(window.burnRates.latency),
+            },
+          })),
+          versions,
+        };
+      },
+    }),
+    route({
+      method: 'POST',
+      url: '/v1/projects/:project/endpoints/:endpoint/rollouts',
+      operationId: 'startRollout',
+      permission: 'approve',
+      summary: 'Start a canary (or shadow) rollout of a validated version; idempotent on requestId',
+      tag: 'serving',
+      params: endpointParams,
+      body: startRolloutBody,
+      response: rolloutView,
+      status: 202,
+      errors: ['conflict'],
+      handler: async ({ params, body, principal, request }) => {
+        const { ctx } = projectContext(deps, principal, request);
+        const endpoint = await getEndpoint(ctx, params.endpoint);
+        const version = await getVersion(ctx, endpoint.modelId, body.version);
+        const workflowId = rolloutWorkflowId(params.project, body.requestId);
+        const rollout = await createRollout(ctx, {
+          endpointId: endpoint.id,
+          candidateVersionId: version.id,
+          championVersionId: endpoint.championVersionId,
+          mode: body.mode,
+          steps: body.steps ?? defaultRolloutSteps,
+          thresholds: analysisThresholds.parse(body.thresholds ?? {}),
+          analysisIntervalSeconds: body.analysisIntervalSeconds,
+          workflowId,
+          requestId: body.requestId,
+          validate: () => {
+            if (version.state !== 'validated') {
+              throw new ShepherdError(
+                'conflict',
+                `version ${version.version} is ${version.state}; only a validated version can be rolled out`,
+              );
+            }
+            if (endpoint.championVersionId === version.id) {
+              throw new ShepherdError('conflict', `version ${version.version} already serves this endpoint`);
+            }
+          },
+        });
+        const input: CanaryRolloutInput = {
+          projectId: ctx.projectId,
+          actor: ctx.actor,
+          workflowId,
+          rolloutId: rollout.id,
+          endpointId: endpoint.id,
+          candidateVersionId: rollout.candidateVersionId,
+          championVersionId: rollout.championVersionId,
+          mode: rollout.mode,
+          steps: rollout.steps,
+          thresholds: rollout.thresholds,
+          analysisIntervalSeconds: rollout.analysisIntervalSeconds,
+        };
+        try {
+          await deps.temporal.workflow.start('canaryRollout', {
+            taskQueue: mainQueue,
+            workflowId,
+            args: [input],
+            workflowIdConflictPolicy: 'USE_EXISTING',
+            workflowIdReusePolicy: 'REJECT_DUPLICATE',
+          });
+        } catch (err) {
+          if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+        }
+        return oneView(ctx, await getRollout(ctx, rollout.id));
+      },
+    }),
+    route({
+      method: 'GET',
+      url: '/v1/projects/:project/rollouts',
+      operationId: 'listRollouts',
+      permission: 'read',
+      summary: 'Rollouts, newest first',
+      tag: 'serving',
+      params: projectParams,
+      query: z.object({
+        endpoint: endpointName.optional(),
+        active: z.enum(['true', 'false']).optional(),
+        limit: z.coerce.number().int().min(1).max(500).default(100),
+      }),
+      response: z.array(rolloutView),
+      handler: async ({ query, principal, request }) => {
+        const { ctx } = projectContext(deps, principal, request);
+        const endpointId = query.endpoint ? (await getEndpoint(ctx, query.endpoint)).id : undefined;
+        const rows = await listRollouts(ctx, {
+          ...(endpointId ? { endpointId } : {}),
+          activeOnly: query.active === 'true',
+          limit: query.limit,
+        });
+        return rolloutViews(ctx, rows);
+      },
+    }),
+    route({
+      method: 'GET',
+      url: '/v1/projects/:project/rollouts/:rollout',
+      operationId: 'getRollout',
+      permission: 'read',
+      summary: 'One rollout: steps, traffic, every analysis and its checks',
+      tag: 'serving',
+      params: rolloutParams,
+      response: rolloutView,
+      handler: async ({ params, principal, request }) => {
+        const { ctx } = projectContext(deps, principal, request);
+        return oneView(ctx, await getRollout(ctx, params.rollout));
+      },
+    }),
+    ...rolloutActions.map((action) =>
+      route({
+        method: 'POST',
+        url: `/v1/projects/:project/rollouts/:rollout/${action}`,
+        operationId: `${action}Rollout`,
+        // Letting more traffic through is an approval; stopping or holding it is anyone's who may write.
+        permission: action === 'approve' || action === 'promote' ? 'approve' : 'write',
+        summary: {
+          approve: 'Approve the manual gate the rollout waits at (not by whoever started it: four eyes)',
+          pause: 'Pause the rollout; its bake clock stops',
+          resume: 'Resume a paused rollout',
+          abort: 'Abort: all traffic back to the champion at once',
+          promote: 'Promote the candidate now, skipping the remaining steps',
+        }[action],
+        tag: 'serving',
+        params: rolloutParams,
+        body: z.strictObject({ reason: z.string().min(1).max(2000).optional() }).optional(),
+        response: rolloutView,
+        status: 202,
+        errors: action === 'approve' ? ['conflict', 'forbidden'] : ['conflict'],
+        handler: async ({ params, body, principal, request }) => {
+          const { ctx } = projectContext(deps, principal, request);
+          const rollout = await signalRollout(ctx, params.rollout, async (workflowId) => {
+            const handle = deps.temporal.workflow.getHandle(workflowId);
+            const current = await getRollout(ctx, params.rollout);
+            if (action === 'approve' && current.startedBy === ctx.actor) {
+              throw new ShepherdError(
+                'forbidden',
+                'four eyes: the rollout must be approved by someone other than who started it',
+              );
+            }
+            const who = { actor: ctx.actor };
+            if (action === 'approve')
+              await handle.signal('approve', {
+                ...who,
+                step: current.step + (current.state === 'awaiting_approval' ? 1 : 0),
+              });
+            else if (action === 'pause') await handle.signal('pause', who);
+            else if (action === 'resume') await handle.signal('resume', who);
+            else if (action === 'abort')
+              await handle.signal('abort', { ...who, reason: body?.reason ?? 'no reason given' });
+            else await handle.signal('promoteNow', who);
+          });
+          return oneView(ctx, rollout);
+        },
+      }),
+    ),
+    route({
+      method: 'POST',
+      url: '/v1/projects/:project/endpoints/:endpoint/rollback',
+      operationId: 'rollbackEndpoint',
+      permission: 'write',
+      summary:
+        'Roll back: stop a rollout in progress, or restore the previous champion to 100 %; idempotent on requestId',
+      tag: 'serving',
+      params: endpointParams,
+      body: rollbackBody,
+      response: rollbackResult,
+      errors: ['conflict'],
+      handler: async ({ params, body, principal, request }) => {
+        const { ctx } = projectContext(deps, principal, request);
+        const endpoint = await getEndpoint(ctx, params.endpoint);
+        const [active] = await listRollouts(ctx, { endpointId: endpoint.id, activeOnly: true, limit: 1 });
+        const workflowId = rollbackWorkflowId(params.project, body.requestId);
+        const input: RollbackInput & { activeRolloutWorkflowId: string | null } = {
+          projectId: ctx.projectId,
+          actor: ctx.actor,
+          workflowId,
+          endpointId: endpoint.id,
+          reason: body.reason,
+          activeRolloutWorkflowId: active?.workflowId ?? null,
+        };
+        const handle = await deps.temporal.workflow
+          .start('rollback', {
+            taskQueue: mainQueue,
+            workflowId,
+            args: [input],
+            workflowIdConflictPolicy: 'USE_EXISTING',
+            workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
+          })
+          .catch(async (err: unknown) => {
+            if (err instanceof WorkflowExecutionAlreadyStartedError)
+              return deps.temporal.workflow.getHandle(workflowId);
+            throw err;
+          });
+        try {
+          const result = (await handle.result()) as {
+            kind: 'rollout_stopped' | 'champion_restored';
+            from?: number;
+            to?: number;
+          };
+          return { workflowId, ...result };
+        } catch (err) {
+          // The workflow's own refusal (nothing to roll back to) is the caller's conflict.
+          const refusal = refusalOf(err);
+          if (refusal) throw new ShepherdError('conflict', refusal, { cause: err });
+          throw err;
+        }
+      },
+    }),
+  ];
+}
+
+/** The message of a ShepherdError conflict raised by an activity, under the workflow's failure wrappers. */
+function refusalOf(err: unknown): string | undefined {
+  let current: unknown = err;
+  for (let depth = 0; depth < 6 && current instanceof Error; depth++) {
+    if ((current as Error & { type?: unknown }).type === 'conflict') return current.message;
+    current = current.cause;
+  }
+  return undefined;
+}

@@ -1,0 +1,149 @@
+import {
+  percentileFromBuckets,
+  type AnalysisCheck,
+  type AnalysisResult,
+  type AnalysisThresholds,
+} from '@shepherd/contracts/serving';
+
+/** What the analysis needs of one side (canary or champion) over the window. */
+export interface SideStats {
+  requests: number;
+  errors: number;
+  latencyCounts: readonly number[];
+  predictionCounts: readonly number[];
+}
+
+export interface AnalysisExtras {
+  /** Accuracy of each side on delayed labels, when enough labels arrived to judge. */
+  accuracy?: { canary: number; champion: number; labelled: number } | undefined;
+  /** Latest parity report of the endpoint's feature view. */
+  parity?: { mismatchRate: number; checkedAt: string } | undefined;
+}
+
+/**
+ * Population stability index of two histograms over the same bins. Empty bins get a small
+ * floor so a bin one side never used does not make the index infinite.
+ */
+export function psi(expected: readonly number[], actual: readonly number[]): number {
+  const floor = 1e-4;
+  const totalE = expected.reduce((a, b) => a + b, 0);
+  const totalA = actual.reduce((a, b) => a + b, 0);
+  if (totalE === 0 || totalA === 0) return 0;
+  let sum = 0;
+  for (let i = 0; i < Math.max(expected.length, actual.length); i++) {
+    const e = Math.max((expected[i] ?? 0) / totalE, floor);
+    const a = Math.max((actual[i] ?? 0) / totalA, floor);
+    sum += (a - e) * Math.log(a / e);
+  }
+  return sum;
+}
+
+const rate = (side: SideStats) => (side.requests === 0 ? null : side.errors / side.requests);
+
+/**
+ * Compares the canary with the champion over one window. A check without enough data is
+ * `skipped`; any failed check fails the step; too few canary requests to judge is `inconclusive`
+ * unless something already failed.
+ */
+export function analyzeCanary(
+  window: { step: number; weight: number; at: string; windowSeconds: number },
+  canary: SideStats,
+  champion: SideStats,
+  thresholds: AnalysisThresholds,
+  extras: AnalysisExtras = {},
+): AnalysisResult {
+  const enough = canary.requests >= thresholds.minRequests;
+  const championEnough = champion.requests >= thresholds.minRequests;
+  const canaryP99 = percentileFromBuckets(canary.latencyCounts, 0.99);
+  const championP99 = percentileFromBuckets(champion.latencyCounts, 0.99);
+  const checks: AnalysisCheck[] = [];
+
+  if (enough && championEnough && canaryP99 !== null && championP99 !== null) {
+    const ratio = canaryP99 / championP99;
+    checks.push({
+      name: 'latency',
+      outcome: ratio > thresholds.maxLatencyP99Ratio ? 'failed' : 'passed',
+      value: ratio,
+      threshold: thresholds.maxLatencyP99Ratio,
+      detail: `p99 ${canaryP99.toFixed(2)} ms vs champion ${championP99.toFixed(2)} ms`,
+    });
+  } else {
+    checks.push(skipped('latency', 'not enough requests on both sides'));
+  }
+
+  const canaryRate = rate(canary);
+  if (enough && canaryRate !== null) {
+    const championRate = rate(champion) ?? 0;
+    const increase = canaryRate - championRate;
+    checks.push({
+      name: 'errors',
+      outcome: increase > thresholds.maxErrorRateIncrease ? 'failed' : 'passed',
+      value: increase,
+      threshold: thresholds.maxErrorRateIncrease,
+      detail: `error rate ${(canaryRate * 100).toFixed(2)} % vs champion ${(championRate * 100).toFixed(2)} %`,
+    });
+  } else {
+    checks.push(skipped('errors', 'not enough canary requests'));
+  }
+
+  if (enough && championEnough) {
+    const shift = psi(champion.predictionCounts, canary.predictionCounts);
+    checks.push({
+      name: 'prediction_shift',
+      outcome: shift > thresholds.maxPredictionPsi ? 'failed' : 'passed',
+      value: shift,
+      threshold: thresholds.maxPredictionPsi,
+      detail: `PSI of canary predictions against the champion's: ${shift.toFixed(3)}`,
+    });
+  } else {
+    checks.push(skipped('prediction_shift', 'not enough requests on both sides'));
+  }
+
+  if (extras.accuracy) {
+    const drop = extras.accuracy.champion - extras.accuracy.canary;
+    checks.push({
+      name: 'accuracy',
+      outcome: drop > thresholds.maxAccuracyDrop ? 'failed' : 'passed',
+      value: drop,
+      threshold: thresholds.maxAccuracyDrop,
+      detail: `accuracy ${extras.accuracy.canary.toFixed(3)} vs champion ${extras.accuracy.champion.toFixed(3)} on ${extras.accuracy.labelled} labels`,
+    });
+  } else {
+    checks.push(skipped('accuracy', 'no delayed labels for this window yet'));
+  }
+
+  if (extras.parity) {
+    checks.push({
+      name: 'parity',
+      outcome: extras.parity.mismatchRate > thresholds.maxParityMismatchRate ? 'failed' : 'passed',
+      value: extras.parity.mismatchRate,
+      threshold: thresholds.maxParityMismatchRate,
+      detail: `feature parity report of ${extras.parity.checkedAt}`,
+    });
+  } else {
+    checks.push(skipped('parity', 'no parity report for the feature view'));
+  }
+
+  const failed = checks.some((check) => check.outcome === 'failed');
+  return {
+    ...window,
+    verdict: failed ? 'failed' : enough ? 'passed' : 'inconclusive',
+    canary: { requests: canary.requests, errorRate: canaryRate, p99Ms: canaryP99 },
+    champion: { requests: champion.requests, errorRate: rate(champion), p99Ms: championP99 },
+    checks,
+  };
+}
+
+const skipped = (name: AnalysisCheck['name'], detail: string): AnalysisCheck => ({
+  name,
+  outcome: 'skipped',
+  value: null,
+  threshold: null,
+  detail,
+});
+
+/** The failed checks of an analysis, as reasons a person can read. */
+export const failureReasons = (analysis: AnalysisResult): string[] =>
+  analysis.checks
+    .filter((check) => check.outcome === 'failed')
+    .map((check) => `${check.name}: ${check.detail} (${check.value?.toFixed(4)} > ${check.threshold})`);

@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest';
+import {
+  analysisThresholds,
+  latencyBucketBoundsMs,
+  latencyBucketIndex,
+  predictionBins,
+} from '@shepherd/contracts/serving';
+import { analyzeCanary, failureReasons, psi, type SideStats } from '../src/canary-analysis.ts';
+
+const thresholds = analysisThresholds.parse({ minRequests: 50 });
+const window = { step: 0, weight: 5, at: '2026-11-29T00:00:00.000Z', windowSeconds: 60 };
+
+/** A side whose requests all took `latencyMs` and predicted around `prediction`. */
+function side(requests: number, errors: number, latencyMs: number, prediction: number): SideStats {
+  const latencyCounts = new Array<number>(latencyBucketBoundsMs.length + 1).fill(0);
+  latencyCounts[latencyBucketIndex(latencyMs)] = requests;
+  const predictionCounts = new Array<number>(predictionBins).fill(0);
+  // Spread over three neighbouring bins, as real scores are.
+  const bin = Math.min(predictionBins - 2, Math.max(1, Math.floor(prediction * predictionBins)));
+  predictionCounts[bin - 1] = Math.floor((requests - errors) / 4);
+  predictionCounts[bin] = Math.floor((requests - errors) / 2);
+  predictionCounts[bin + 1] = requests - errors - 3 * Math.floor((requests - errors) / 4);
+  return { requests, errors, latencyCounts, predictionCounts };
+}
+
+describe('canary analysis', () => {
+  it('passes a canary that looks like its champion', () => {
+    const result = analyzeCanary(window, side(200, 0, 2, 0.1), side(3800, 1, 2, 0.1), thresholds);
+    expect(result.verdict).toBe('passed');
+    expect(result.checks.find((c) => c.name === 'latency')?.outcome).toBe('passed');
+    expect(failureReasons(result)).toEqual([]);
+  });
+
+  it('fails on latency, on errors and on shifted predictions, each on its own', () => {
+    const champion = side(3800, 0, 2, 0.1);
+    const slow = analyzeCanary(window, side(200, 0, 40, 0.1), champion, thresholds);
+    expect(slow.verdict).toBe('failed');
+    expect(slow.checks.filter((c) => c.outcome === 'failed').map((c) => c.name)).toEqual(['latency']);
+
+    const failing = analyzeCanary(window, side(200, 30, 2, 0.1), champion, thresholds);
+    expect(failing.checks.filter((c) => c.outcome === 'failed').map((c) => c.name)).toEqual(['errors']);
+    expect(failing.canary.errorRate).toBeCloseTo(0.15);
+
+    const skewed = analyzeCanary(window, side(200, 0, 2, 0.7), champion, thresholds);
+    expect(skewed.checks.filter((c) => c.outcome === 'failed').map((c) => c.name)).toEqual([
+      'prediction_shift',
+    ]);
+    expect(failureReasons(skewed)[0]).toMatch(/^prediction_shift: PSI/);
+  });
+
+  it('is inconclusive with too few canary requests, unless labels or parity already fail it', () => {
+    const few = analyzeCanary(window, side(10, 0, 2, 0.1), side(3800, 0, 2, 0.1), thresholds);
+    expect(few.verdict).toBe('inconclusive');
+    const parity = analyzeCanary(window, side(10, 0, 2, 0.1), side(3800, 0, 2, 0.1), thresholds, {
+      parity: { mismatchRate: 0.2, checkedAt: window.at },
+    });
+    expect(parity.verdict).toBe('failed');
+    const accuracy = analyzeCanary(window, side(200, 0, 2, 0.1), side(3800, 0, 2, 0.1), thresholds, {
+      accuracy: { canary: 0.7, champion: 0.9, labelled: 500 },
+    });
+    expect(accuracy.checks.find((c) => c.name === 'accuracy')?.outcome).toBe('failed');
+  });
+
+  it('computes PSI as the textbook formula and stays finite on empty bins', () => {
+    expect(psi([50, 50], [50, 50])).toBe(0);
+    const expected = (0.5 - 0.75) * Math.log(0.5 / 0.75) + (0.5 - 0.25) * Math.log(0.5 / 0.25);
+    expect(psi([75, 25], [50, 50])).toBeCloseTo(expected, 12);
+    expect(Number.isFinite(psi([100, 0], [0, 100]))).toBe(true);
+  });
+});
