@@ -8,6 +8,7 @@ import { eventually, quietLogger } from '@shepherd/testing/platform';
 import { FeatureIngestor } from '../src/ingest.ts';
 import { getFeatureViewMetrics } from '../src/metrics.ts';
 import { getOnlineFeatures } from '../src/online.ts';
+import { runParityCheck } from '../src/parity.ts';
 import { featureEventMessage } from '../src/produce.ts';
 import type { RegisteredFeatureView } from '../src/registry.ts';
 import { cardTransactionEventV1 } from '../src/card-events.ts';
@@ -262,5 +263,13 @@ describe('feature ingestion from Kafka', () => {
       .from(featureIngestionProgress)
       .where(and(eq(featureIngestionProgress.viewId, registered.id)));
     expect(progressTotal!.n).toBe(VALID);
+
+    // Parity over every card: online equals offline as of now, late events included.
+    const parity = await runParityCheck(database.db, registered.projectId, 'card_transactions', {
+      sampleSize: 5000,
+      store: false,
+    });
+    expect(parity.sampled).toBe(latest.size);
+    expect(parity).toMatchObject({ mismatchedEntities: 0, mismatchRate: 0, mismatches: [] });
   }, 180_000);
 });

@@ -14,7 +14,7 @@ import { cardTransactionEvent, cardTransactionLabel } from '../src/card-events.t
 import { buildPointInTimeSet, rowsOf } from '../src/point-in-time.ts';
 import { featureEvent } from '../src/produce.ts';
 import { registerFeatureView, type RegisteredFeatureView } from '../src/registry.ts';
-import { writeBatch, type ValidEvent } from '../src/store.ts';
+import { writeEvents, type Written } from './store-helpers.ts';
 import { cardTransactionsV2 } from '../src/views.ts';
 
 const HOUR = 3_600_000;
@@ -30,49 +30,6 @@ const cardLimits = defineFeatureView({
     { name: 'is_premium', type: 'bool' },
   ],
 });
-
-interface Written {
-  entityId: string;
-  timeMs: number;
-  partition: number;
-  offset: number;
-  values: Record<string, unknown>;
-}
-
-/** Writes events through the ingestion write path, one batch per (partition, chunk), in the given order. */
-async function writeEvents(
-  db: Parameters<typeof writeBatch>[0],
-  registered: RegisteredFeatureView,
-  events: FeatureEvent[],
-  written: Written[],
-): Promise<void> {
-  const next = [0, 0];
-  const byPartition: ValidEvent[][] = [[], []];
-  for (const event of events) {
-    const partition = createHash('md5').update(event.entityId).digest()[0]! % 2;
-    const offset = next[partition]!++;
-    byPartition[partition]!.push({ offset: String(offset), event, eventTimeMs: Date.parse(event.eventTime) });
-    written.push({
-      entityId: event.entityId,
-      timeMs: Date.parse(event.eventTime),
-      partition,
-      offset,
-      values: event.values,
-    });
-  }
-  for (const [partition, list] of byPartition.entries()) {
-    for (let i = 0; i < list.length; i += 500) {
-      const events = list.slice(i, i + 500);
-      await writeBatch(db, registered, {
-        topic: registered.view.sourceTopic,
-        partition,
-        events,
-        rejectedOffsets: [],
-        lastOffset: events[events.length - 1]!.offset,
-      });
-    }
-  }
-}
 
 /** The definition, label by label: the latest written row at or before its time, within TTL. */
 function reference(
