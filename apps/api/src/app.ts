@@ -9,6 +9,7 @@ import { openApiDocument } from './openapi.ts';
 import { registerRoutes, type RouteSpec } from './route.ts';
 import type { RouteDeps } from './routes/context.ts';
 import { servingRoutes } from './routes/serving.ts';
+import { alertRoutes } from './routes/alerts.ts';
 import { auditRoutes } from './routes/audit.ts';
 import { featureRoutes } from './routes/features.ts';
 import { modelRoutes } from './routes/models.ts';
@@ -33,6 +34,7 @@ export function apiRoutes(services: RouteDeps): RouteSpec[] {
     ...featureRoutes(services),
     ...auditRoutes(services),
     ...servingRoutes(services),
+    ...alertRoutes(services),
   ];
 }
 

@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { loadCliEnv } from './env.ts';
 import { registerRegistryCommands } from './registry-commands.ts';
+import { registerServingCommands } from './serving-commands.ts';
 import { collectStatus, formatStatus } from './status.ts';
 
 export function buildProgram(
@@ -29,5 +30,6 @@ export function buildProgram(
     });
 
   registerRegistryCommands(program, out);
+  registerServingCommands(program, out);
   return program;
 }

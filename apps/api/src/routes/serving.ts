@@ -129,10 +129,10 @@ export function servingRoutes(deps: RouteDeps): RouteSpec[] {
       summary: 'Endpoints with their traffic split',
       tag: 'serving',
       params: projectParams,
-      response: z.array(endpointConfig),
+      response: z.object({ endpoints: z.array(endpointConfig) }),
       handler: async ({ principal, request }) => {
         const { ctx } = projectContext(deps, principal, request);
-        return endpointConfigs(ctx.db, await listEndpoints(ctx));
+        return { endpoints: await endpointConfigs(ctx.db, await listEndpoints(ctx)) };
       },
     }),
     route({
@@ -281,7 +281,7 @@ export function servingRoutes(deps: RouteDeps): RouteSpec[] {
         active: z.enum(['true', 'false']).optional(),
         limit: z.coerce.number().int().min(1).max(500).default(100),
       }),
-      response: z.array(rolloutView),
+      response: z.object({ rollouts: z.array(rolloutView) }),
       handler: async ({ query, principal, request }) => {
         const { ctx } = projectContext(deps, principal, request);
         const endpointId = query.endpoint ? (await getEndpoint(ctx, query.endpoint)).id : undefined;
@@ -290,7 +290,7 @@ export function servingRoutes(deps: RouteDeps): RouteSpec[] {
           activeOnly: query.active === 'true',
           limit: query.limit,
         });
-        return rolloutViews(ctx, rows);
+        return { rollouts: await rolloutViews(ctx, rows) };
       },
     }),
     route({
