@@ -339,11 +339,8 @@ export function servingRoutes(deps: RouteDeps): RouteSpec[] {
               );
             }
             const who = { actor: ctx.actor };
-            if (action === 'approve')
-              await handle.signal('approve', {
-                ...who,
-                step: current.step + (current.state === 'awaiting_approval' ? 1 : 0),
-              });
+            // The workflow knows which gate it waits at.
+            if (action === 'approve') await handle.signal('approve', who);
             else if (action === 'pause') await handle.signal('pause', who);
             else if (action === 'resume') await handle.signal('resume', who);
             else if (action === 'abort')
