@@ -38,6 +38,27 @@ export function psi(expected: readonly number[], actual: readonly number[]): num
   return sum;
 }
 
+/**
+ * PSI of two samples is biased upwards by sampling noise alone: about (k - 1)(1/n1 + 1/n2) for k
+ * occupied bins. A canary at 5 % sees few requests, so without this correction a canary
+ * identical to its champion would "shift" on small windows. What is left is the shift beyond noise.
+ */
+export function excessPsi(
+  expected: readonly number[],
+  actual: readonly number[],
+): { psi: number; noise: number; excess: number } {
+  const n1 = expected.reduce((a, b) => a + b, 0);
+  const n2 = actual.reduce((a, b) => a + b, 0);
+  const raw = psi(expected, actual);
+  if (n1 === 0 || n2 === 0) return { psi: raw, noise: 0, excess: 0 };
+  let occupied = 0;
+  for (let i = 0; i < Math.max(expected.length, actual.length); i++) {
+    if ((expected[i] ?? 0) + (actual[i] ?? 0) > 0) occupied++;
+  }
+  const noise = Math.max(occupied - 1, 0) * (1 / n1 + 1 / n2);
+  return { psi: raw, noise, excess: Math.max(raw - noise, 0) };
+}
+
 const rate = (side: SideStats) => (side.requests === 0 ? null : side.errors / side.requests);
 
 /**
@@ -87,13 +108,13 @@ export function analyzeCanary(
   }
 
   if (enough && championEnough) {
-    const shift = psi(champion.predictionCounts, canary.predictionCounts);
+    const shift = excessPsi(champion.predictionCounts, canary.predictionCounts);
     checks.push({
       name: 'prediction_shift',
-      outcome: shift > thresholds.maxPredictionPsi ? 'failed' : 'passed',
-      value: shift,
+      outcome: shift.excess > thresholds.maxPredictionPsi ? 'failed' : 'passed',
+      value: shift.excess,
       threshold: thresholds.maxPredictionPsi,
-      detail: `PSI of canary predictions against the champion's: ${shift.toFixed(3)}`,
+      detail: `PSI of canary predictions against the champion's: ${shift.psi.toFixed(3)}, of which sampling noise ~${shift.noise.toFixed(3)}`,
     });
   } else {
     checks.push(skipped('prediction_shift', 'not enough requests on both sides'));

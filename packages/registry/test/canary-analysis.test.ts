@@ -61,6 +61,20 @@ describe('canary analysis', () => {
     expect(accuracy.checks.find((c) => c.name === 'accuracy')?.outcome).toBe('failed');
   });
 
+  it('does not call sampling noise a shift: two small samples of one distribution pass', () => {
+    // 40 canary requests spread over 20 bins against 4000 champion requests of the same spread.
+    const flat = (n: number) => new Array<number>(predictionBins).fill(n / predictionBins);
+    const canary = {
+      ...side(40, 0, 2, 0.5),
+      predictionCounts: [3, 1, 2, 3, 1, 2, 2, 3, 1, 2, 2, 2, 3, 1, 2, 2, 3, 1, 2, 2],
+    };
+    const champion = { ...side(4000, 0, 2, 0.5), predictionCounts: flat(4000) };
+    const result = analyzeCanary(window, canary, champion, analysisThresholds.parse({ minRequests: 20 }));
+    const check = result.checks.find((c) => c.name === 'prediction_shift')!;
+    expect(psi(champion.predictionCounts, canary.predictionCounts)).toBeGreaterThan(0.1);
+    expect(check.outcome).toBe('passed');
+  });
+
   it('computes PSI as the textbook formula and stays finite on empty bins', () => {
     expect(psi([50, 50], [50, 50])).toBe(0);
     const expected = (0.5 - 0.75) * Math.log(0.5 / 0.75) + (0.5 - 0.25) * Math.log(0.5 / 0.25);
