@@ -37,6 +37,7 @@ import {
 import {
   benjaminiHochberg,
   binIndex,
+  chiSquareContingency,
   chiSquareTest,
   fillZeroShares,
   jensenShannonDistance,
@@ -45,11 +46,19 @@ import {
   zTestTwoProportions,
 } from './stats.ts';
 
-export const DRIFT_METHODS = ['ks', 'wasserstein', 'jensenshannon', 'psi', 'chisquare', 'z'] as const;
+export const DRIFT_METHODS = [
+  'ks',
+  'wasserstein',
+  'jensenshannon',
+  'psi',
+  'chisquare',
+  'chi2_contingency',
+  'z',
+] as const;
 export type DriftMethod = (typeof DRIFT_METHODS)[number];
 
 /** Tests that yield a p-value (drift when it is small); the others yield a distance (drift when large). */
-export const P_VALUE_METHODS = ['ks', 'chisquare', 'z'] as const;
+export const P_VALUE_METHODS = ['ks', 'chisquare', 'chi2_contingency', 'z'] as const;
 export type PValueMethod = (typeof P_VALUE_METHODS)[number];
 const isPValueMethod = (m: DriftMethod): m is PValueMethod =>
   (P_VALUE_METHODS as readonly string[]).includes(m);
@@ -58,31 +67,40 @@ const isPValueMethod = (m: DriftMethod): m is PValueMethod =>
 export const DEFAULT_THRESHOLDS: Readonly<Record<DriftMethod, number>> = {
   ks: 0.05,
   chisquare: 0.05,
+  chi2_contingency: 0.05,
   z: 0.05,
   wasserstein: 0.1,
   jensenshannon: 0.1,
   psi: 0.1,
 };
 
-/** Minimum effects suggested when `minEffect: 'recommended'`: Cohen's "small" for w and h; D = 0.1 for KS. */
+/** Minimum effects suggested when `minEffect: 'recommended'`: Cohen's "small" for w, V and h; D = 0.1 for KS. */
 export const RECOMMENDED_MIN_EFFECT: Readonly<Record<PValueMethod, number>> = {
   ks: 0.1,
   chisquare: 0.1,
+  chi2_contingency: 0.1,
   z: 0.2,
 };
 
 const METHODS_FOR_KIND: Readonly<Record<ColumnKind, readonly DriftMethod[]>> = {
   numeric: DRIFT_METHODS,
-  categorical: ['jensenshannon', 'psi', 'chisquare', 'z'],
+  categorical: ['jensenshannon', 'psi', 'chisquare', 'chi2_contingency', 'z'],
 };
 
 export type EffectMeasure =
-  'ks_statistic' | 'cohens_w' | 'cohens_h' | 'wasserstein_normed' | 'jensenshannon_distance' | 'psi';
+  | 'ks_statistic'
+  | 'cohens_w'
+  | 'cramers_v'
+  | 'cohens_h'
+  | 'wasserstein_normed'
+  | 'jensenshannon_distance'
+  | 'psi';
 
 const methodSchema = z.enum(DRIFT_METHODS);
 const pValueMinEffectSchema = z.object({
   ks: z.number().min(0).optional(),
   chisquare: z.number().min(0).optional(),
+  chi2_contingency: z.number().min(0).optional(),
   z: z.number().min(0).optional(),
 });
 
@@ -369,7 +387,8 @@ interface Frequencies {
 
 /** Reference and current counts over the union of their values (Evidently's value binning). */
 function unionFrequencies(reference: Map<string, number>, current: Map<string, number>): Frequencies {
-  const keys = [...new Set([...reference.keys(), ...current.keys()])];
+  // Sorted so that a profile (categories by count) and raw data (first-seen order) sum in the same order.
+  const keys = [...new Set([...reference.keys(), ...current.keys()])].sort();
   return {
     keys,
     reference: Float64Array.from(keys, (k) => reference.get(k) ?? 0),
@@ -427,6 +446,18 @@ interface TestOutcome {
   pValue?: number;
   effect: number;
   effectMeasure: EffectMeasure;
+}
+
+function contingencyOutcome(f: Frequencies): TestOutcome {
+  const result = chiSquareContingency(f.reference, f.current);
+  let total = 0;
+  for (let j = 0; j < f.keys.length; j++) total += f.reference[j]! + f.current[j]!;
+  return {
+    statistic: result.statistic,
+    pValue: result.pValue,
+    effect: Math.sqrt(result.statistic / total),
+    effectMeasure: 'cramers_v',
+  };
 }
 
 function chiSquareOutcome(f: Frequencies, referenceCount: number, currentCount: number): TestOutcome {
@@ -602,12 +633,15 @@ function evaluateNumeric(
       break;
     }
     case 'chisquare':
+    case 'chi2_contingency':
     case 'z': {
       const f = unionFrequencies(referenceValueCounts(reference), numericValueCounts(current));
       outcome =
         plan.method === 'chisquare'
           ? chiSquareOutcome(f, reference.count, current.length)
-          : zOutcome(f, reference.count, current.length, true);
+          : plan.method === 'chi2_contingency'
+            ? contingencyOutcome(f)
+            : zOutcome(f, reference.count, current.length, true);
       break;
     }
   }
@@ -646,6 +680,9 @@ function evaluateCategorical(
   switch (plan.method) {
     case 'chisquare':
       outcome = chiSquareOutcome(f, reference.count, current.total);
+      break;
+    case 'chi2_contingency':
+      outcome = contingencyOutcome(f);
       break;
     case 'z':
       outcome = zOutcome(f, reference.count, current.total, false);

@@ -158,6 +158,50 @@ export function chiSquareTest(observed: ArrayLike<number>, expected: ArrayLike<n
   };
 }
 
+/**
+ * Chi-squared test of homogeneity on the 2×k table (reference counts, current counts), as
+ * scipy.stats.chi2_contingency with its default Yates correction when k = 2. Unlike Evidently's
+ * goodness-of-fit form it treats the reference as a sample too, so its false-alarm rate is α.
+ */
+export function chiSquareContingency(
+  referenceCounts: ArrayLike<number>,
+  currentCounts: ArrayLike<number>,
+): ChiSquareResult {
+  const k = referenceCounts.length;
+  if (k !== currentCounts.length) throw new RangeError('count vectors differ in length');
+  let n1 = 0;
+  let n2 = 0;
+  for (let j = 0; j < k; j++) {
+    if (!(referenceCounts[j]! >= 0) || !(currentCounts[j]! >= 0))
+      throw new RangeError('counts must be non-negative');
+    n1 += referenceCounts[j]!;
+    n2 += currentCounts[j]!;
+  }
+  if (!(n1 > 0) || !(n2 > 0)) throw new RangeError('both samples need at least one value');
+  const total = n1 + n2;
+  const degreesOfFreedom = k - 1;
+  if (degreesOfFreedom === 0) return { statistic: 0, pValue: 1, degreesOfFreedom };
+  let statistic = 0;
+  for (let j = 0; j < k; j++) {
+    const column = referenceCounts[j]! + currentCounts[j]!;
+    if (column === 0) throw new RangeError('a category with no count in either sample');
+    for (const [observed, rowTotal] of [
+      [referenceCounts[j]!, n1],
+      [currentCounts[j]!, n2],
+    ] as const) {
+      const expected = (rowTotal * column) / total;
+      let o = observed;
+      if (degreesOfFreedom === 1) {
+        // Yates: move each observation half a unit towards its expectation (never past it).
+        const diff = expected - o;
+        o += Math.sign(diff) * Math.min(0.5, Math.abs(diff));
+      }
+      statistic += ((o - expected) * (o - expected)) / expected;
+    }
+  }
+  return { statistic, pValue: chiSquaredSf(statistic, degreesOfFreedom), degreesOfFreedom };
+}
+
 export interface ZTestResult {
   statistic: number;
   pValue: number;

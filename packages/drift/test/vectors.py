@@ -148,7 +148,14 @@ def chisquare_cases():
         cur = rng.multinomial(n_cur, cur_w / cur_w.sum())
         expected = ref * (cur.sum() / ref.sum())  # Evidently: reference counts scaled to the current size
         r = stats.chisquare(cur, expected)
-        out.append({"observed": cur.tolist(), "referenceCounts": ref.tolist(), "statistic": f(r.statistic), "pValue": f(r.pvalue)})
+        keep = (ref + cur) > 0
+        c = stats.chi2_contingency(np.array([ref[keep], cur[keep]]))
+        out.append({"observed": cur.tolist(), "referenceCounts": ref.tolist(), "statistic": f(r.statistic), "pValue": f(r.pvalue),
+                    "contingencyStatistic": f(c.statistic), "contingencyPValue": f(c.pvalue)})
+    for ref, cur in [([30, 70], [45, 55]), ([3, 9], [8, 4]), ([500, 500], [480, 520])]:
+        c = stats.chi2_contingency(np.array([ref, cur]))
+        out.append({"observed": cur, "referenceCounts": ref, "statistic": None, "pValue": None,
+                    "contingencyStatistic": f(c.statistic), "contingencyPValue": f(c.pvalue)})
     return out
 
 

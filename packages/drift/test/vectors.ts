@@ -66,7 +66,14 @@ export interface Vectors {
     firstValues: Num[];
   }[];
   jensenshannon: { p: number[]; q: number[]; base: number | null; distance: Num }[];
-  chisquare: { observed: number[]; referenceCounts: number[]; statistic: Num; pValue: Num }[];
+  chisquare: {
+    observed: number[];
+    referenceCounts: number[];
+    statistic: Num | null;
+    pValue: Num | null;
+    contingencyStatistic: Num;
+    contingencyPValue: Num;
+  }[];
   z: { x1: number; n1: number; x2: number; n2: number; statistic: Num; pValue: Num }[];
   binned: {
     reference: SampleSpec;
@@ -83,8 +90,13 @@ export const vectors = JSON.parse(
   readFileSync(new URL('./scipy-vectors.json', import.meta.url), 'utf8'),
 ) as Vectors;
 
-/** |actual - expected| ≤ tolerance·|expected| (or both exactly equal, for 0 and infinities). */
+/** |actual - expected| / |expected|; 0 when both are equal (0 and the infinities included). */
 export function relativeError(actual: number, expected: number): number {
   if (actual === expected) return 0;
   return Math.abs(actual - expected) / Math.abs(expected);
+}
+
+/** Relative error, but an expected 0 accepts rounding residue below `absolute`. */
+export function closeTo(actual: number, expected: number, relative: number, absolute = 1e-14): boolean {
+  return expected === 0 ? Math.abs(actual) <= absolute : relativeError(actual, expected) <= relative;
 }
