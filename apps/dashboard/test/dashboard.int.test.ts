@@ -1,0 +1,375 @@
+import { randomUUID } from 'node:crypto';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { build, preview, type PreviewServer } from 'vite';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../../api/src/app.ts';
+import { createKafka } from '@shepherd/clients/kafka';
+import { dataConverterFor } from '@shepherd/clients/codec';
+import { connectTemporal } from '@shepherd/clients/temporal';
+import type { ModelView, TrainingRunView, VersionView } from '@shepherd/contracts/registry';
+import { generateFraudRows } from '@shepherd/datagen/fraud';
+import { cardTransactionEvent } from '@shepherd/features/card-events';
+import { FeatureIngestor } from '@shepherd/features/ingest';
+import { getFeatureViewMetrics } from '@shepherd/features/metrics';
+import { featureEventMessage } from '@shepherd/features/produce';
+import { registerFeatureView } from '@shepherd/features/registry';
+import { cardTransactionsV2 } from '@shepherd/features/views';
+import { eventually, quietLogger } from '@shepherd/testing/platform';
+import { startPlatform, type Platform } from '../../worker/test/harness.ts';
+
+/**
+ * The dashboard in headless Chromium against the real platform: the API on a database of its own,
+ * versions trained by a real worker through Temporal and MLflow, a feature view fed through Kafka.
+ * Each page is checked for its data and photographed into docs/screenshots.
+ */
+
+const dashboardDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const repoRoot = resolve(dashboardDir, '../..');
+const screenshots = join(repoRoot, 'docs/screenshots');
+const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const mlflowUi = 'http://127.0.0.1:5500';
+
+/** The page renders after its data arrives and, for lineage, after the layout: wait for it, not 1 s. */
+const poll = <T>(read: () => T | Promise<T>) => expect.poll(read, { timeout: 15_000, interval: 100 });
+
+const aucGate = { roc_auc: { threshold: 0.7, greaterIsBetter: true } };
+const beatChampion = { roc_auc: { threshold: 0.7, minAbsoluteChange: 0, greaterIsBetter: true } };
+
+describe('dashboard in a browser', { timeout: 120_000 }, () => {
+  let platform: Platform;
+  let api: ReturnType<typeof buildApp>;
+  let closeApi: (() => Promise<void>) | undefined;
+  let server: PreviewServer | undefined;
+  let browser: Browser | undefined;
+  let page: Page;
+  let baseUrl: string;
+  let outDir: string;
+  const model = `dash-${Date.now().toString(36)}-${randomUUID().slice(0, 4)}`;
+  const topic = `features.card_transactions.dash-${randomUUID()}`;
+  const events = 120;
+  const endpointName = 'fraud-scoring';
+  let v1: VersionView;
+  let v2: VersionView;
+
+  /** Two versions through the real pipeline: v1 passes and becomes champion, v2 (shuffled labels) fails its gates. */
+  async function seedModels() {
+    const [good, broken] = await Promise.all([
+      platform.dataset('good', { rows: 3000, seed: 1 }),
+      platform.dataset('broken', { rows: 3000, seed: 3, shuffleLabels: true }),
+    ]);
+    expect(
+      (await platform.api<ModelView>('POST', '/models', { name: model, description: 'card fraud' })).status,
+    ).toBe(201);
+    const train = async (requestId: string, uri: string, gates: object) => {
+      const started = await platform.api<TrainingRunView>('POST', `/models/${model}/trainings`, {
+        requestId,
+        trainer: { name: 'reference-sklearn', params: { max_iter: 50 } },
+        data: { uri },
+        gates,
+      });
+      expect(started.status, JSON.stringify(started.body)).toBe(202);
+      return platform.waitForTraining(started.body.id, 90_000);
+    };
+    expect(await train('v1', good, aucGate)).toMatchObject({ state: 'succeeded', version: 1 });
+    expect(await train('v2', broken, beatChampion)).toMatchObject({ state: 'rejected', version: 2 });
+    const endpoint = await platform.api('POST', '/endpoints', { name: endpointName, model });
+    expect(endpoint.status, JSON.stringify(endpoint.body)).toBe(201);
+    v1 = (await platform.api<VersionView>('GET', `/models/${model}/versions/1`)).body;
+    v2 = (await platform.api<VersionView>('GET', `/models/${model}/versions/2`)).body;
+  }
+
+  /** A feature view on a fresh topic with `events` valid events and one that goes to the DLQ. */
+  async function seedFeatures(kafka: ReturnType<typeof createKafka>) {
+    const { registered } = await registerFeatureView(
+      { db: platform.database.db, projectId: platform.project.id, actor: 'test' },
+      { ...cardTransactionsV2, sourceTopic: topic },
+    );
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
+      const producer = kafka.producer();
+      await producer.connect();
+      const rows = [...generateFraudRows({ rows: events, seed: 5 })];
+      await producer.send({
+        topic,
+        acks: -1,
+        messages: [
+          ...rows.map((row) => featureEventMessage(cardTransactionEvent(row))),
+          { key: 'bad', value: '{' },
+        ],
+      });
+      await producer.disconnect();
+      const ingestor = new FeatureIngestor({
+        kafka,
+        db: platform.database.db,
+        registered,
+        logger: quietLogger(),
+      });
+      await ingestor.start();
+      try {
+        await eventually(
+          async () => {
+            const metrics = await getFeatureViewMetrics(platform.database.db, admin, registered);
+            return metrics.totalLag === 0 && metrics.eventsIngested === events ? metrics : undefined;
+          },
+          { timeoutMs: 60_000, intervalMs: 200, what: 'feature events ingested' },
+        );
+      } finally {
+        await ingestor.stop();
+      }
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
+  beforeAll(async () => {
+    outDir = await mkdtemp(join(tmpdir(), 'shepherd-dashboard-'));
+    // The build is independent of the platform: run it while the worker bundles and trains.
+    const built = build({
+      root: dashboardDir,
+      configFile: join(dashboardDir, 'vite.config.ts'),
+      logLevel: 'warn',
+      build: { outDir, emptyOutDir: true },
+    });
+    platform = await startPlatform();
+
+    // The browser's API: the platform's database and task queue, with Kafka so feature views report lag.
+    const kafka = createKafka({
+      brokers: platform.env.KAFKA_BROKERS,
+      clientId: 'dashboard-test',
+      retries: 10,
+    });
+    const temporal = await connectTemporal({
+      address: platform.env.TEMPORAL_ADDRESS,
+      namespace: platform.env.TEMPORAL_NAMESPACE,
+      dataConverter: dataConverterFor(platform.payloadKeys),
+    });
+    api = buildApp({
+      logger: quietLogger(),
+      readiness: [],
+      services: {
+        db: platform.database.db,
+        temporal: temporal.client,
+        mlflow: platform.mlflow,
+        kafka,
+        trainingTaskQueue: platform.taskQueue,
+      },
+    });
+    await api.listen({ host: '127.0.0.1', port: 0 });
+    const address = api.server.address();
+    const apiUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+    closeApi = async () => {
+      await api.close();
+      await temporal.connection.close();
+    };
+
+    await Promise.all([seedModels(), seedFeatures(kafka), built]);
+
+    const proxy = { '/v1': apiUrl, '/readyz': apiUrl, '/healthz': apiUrl };
+    server = await preview({
+      root: dashboardDir,
+      configFile: join(dashboardDir, 'vite.config.ts'),
+      logLevel: 'warn',
+      build: { outDir },
+      preview: { host: '127.0.0.1', port: 0, strictPort: false, proxy },
+    });
+    baseUrl = server.resolvedUrls?.local[0]?.replace(/\/$/, '') ?? '';
+    expect(baseUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+
+    browser = await chromium.launch({
+      executablePath: chromiumPath,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+    });
+    page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    await mkdir(screenshots, { recursive: true });
+  }, 180_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+    await closeApi?.();
+    await platform?.stop();
+    await rm(outDir, { recursive: true, force: true });
+  });
+
+  const shoot = (name: string) => page.screenshot({ path: join(screenshots, `${name}.png`) });
+  const go = async (hash: string) => {
+    await page.goto(`${baseUrl}/${hash}`);
+    await page.locator('main').first().waitFor();
+  };
+
+  it('refuses a wrong token and signs in with the right one', async () => {
+    await page.goto(baseUrl);
+    await page.getByLabel('API token').fill('shp_not-a-real-token');
+    await page.getByLabel('Project').fill(platform.projectSlug);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await poll(() => page.getByRole('alert').textContent()).toMatch(/token was not accepted/);
+    await shoot('sign-in');
+
+    await page.getByLabel('API token').fill(platform.adminToken);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('navigation', { name: 'Main' }).waitFor();
+    // The token stays in this tab's session storage only.
+    expect(await page.evaluate(() => sessionStorage.getItem('shepherd.session'))).toContain(
+      platform.adminToken,
+    );
+    expect(await page.evaluate(() => localStorage.length)).toBe(0);
+  });
+
+  it('overview: the endpoint with its traffic and SLO, rollouts and alerts', async () => {
+    await go('#/overview');
+    const endpoints = page.getByTestId('overview-endpoints');
+    await poll(() => endpoints.textContent()).toContain(endpointName);
+    const card = (await endpoints.textContent()) ?? '';
+    expect(card).toContain(model);
+    expect(card).toContain('champion v1 100%');
+    expect(card).toContain('no traffic');
+    await poll(() => page.getByRole('region', { name: 'Rollouts in progress' }).textContent()).toContain(
+      'No rollout in progress',
+    );
+    // Alerts: an empty state, or the notice while the control plane has no alerts route.
+    await poll(() => page.getByRole('region', { name: 'Firing alerts' }).textContent()).toMatch(
+      /No alerts firing|not available yet/,
+    );
+    await shoot('overview');
+  });
+
+  it('models: the model with its champion', async () => {
+    await go('#/models');
+    const row = page.getByTestId('models-table').getByRole('row', { name: new RegExp(model) });
+    await poll(() => row.textContent()).toContain('champion v1');
+    await shoot('models');
+  });
+
+  it('model: versions with metrics against the champion and gate results', async () => {
+    await page.getByRole('link', { name: model }).click();
+    const versions = page.getByTestId('versions-table');
+    await versions.waitFor();
+    const rows = versions.locator('tbody tr');
+    await poll(() => rows.count()).toBe(2);
+    const rejected = await rows.nth(0).textContent();
+    expect(rejected).toMatch(/v2/);
+    expect(rejected).toMatch(/rejected/);
+    expect(rejected).toMatch(/of \d+ failed/);
+    // The rejected version's roc_auc and its change against the champion (a drop).
+    expect(rejected).toContain(v2.metrics.roc_auc!.toFixed(4));
+    expect(rejected).toContain(`−${Math.abs(v2.metrics.roc_auc! - v1.metrics.roc_auc!).toFixed(4)}`);
+    expect(await rows.nth(1).textContent()).toMatch(/v1\s*champion.*production/);
+    await poll(() => page.getByTestId('trainings-table').locator('tbody tr').count()).toBe(2);
+    await shoot('model');
+  });
+
+  it('version: failed gates, metrics against the champion, artifact and links', async () => {
+    await page.getByRole('link', { name: 'v2', exact: true }).first().click();
+    await page.getByTestId('gates-table').waitFor();
+    const failedGates = v2.evaluation!.gates.filter((gate) => !gate.passed);
+    expect(failedGates.length).toBeGreaterThan(0);
+    const gateRows = page.getByTestId('gates-table').locator('tbody tr');
+    expect(await gateRows.count()).toBe(v2.evaluation!.gates.length);
+    expect(await page.getByTestId('gates-table').getByText('failed', { exact: true }).count()).toBe(
+      failedGates.length,
+    );
+    expect(await page.getByTestId('failure-reason').textContent()).toContain('roc_auc');
+    const metrics = await page.getByTestId('metrics-table').textContent();
+    expect(metrics).toContain('Champion (v1)');
+    expect(metrics).toContain(v2.evaluation!.champion!.holdout.roc_auc!.toFixed(4));
+    expect(await page.getByTestId('artifact-sha256').textContent()).toBe(v2.artifactSha256);
+    expect(await page.getByTestId('artifact-uri').textContent()).toBe(v2.artifactUri);
+    expect(await page.getByRole('link', { name: v2.mlflowRunId! }).getAttribute('href')).toBe(
+      `${mlflowUi}/#/runs/${v2.mlflowRunId}`,
+    );
+    const workflowId = v2.tags['shepherd.workflow_id']!;
+    expect(await page.getByRole('link', { name: workflowId }).getAttribute('href')).toBe(
+      `http://127.0.0.1:8233/namespaces/default/workflows/${encodeURIComponent(workflowId)}`,
+    );
+    await shoot('version');
+  });
+
+  it('lineage: the graph from a version, details on click, and navigation upstream', async () => {
+    await page.getByRole('link', { name: 'Show the lineage graph' }).click();
+    const graph = page.getByTestId('lineage-graph');
+    // training set → MLflow run → version
+    await poll(() => graph.locator('.react-flow__node').count()).toBe(3);
+    await poll(() => graph.locator('.react-flow__edge').count()).toBe(2);
+    const details = page.getByTestId('node-details');
+    expect(await details.locator('h2').textContent()).toContain(`${model} v2`);
+
+    // Clicking the run selects it: its details link to MLflow, the version is downstream.
+    await graph.locator('.react-flow__node', { hasText: 'Run' }).click();
+    await poll(() => details.locator('h2').textContent()).toMatch(/^Run:/);
+    expect(await details.getByRole('link', { name: /Open the run/ }).getAttribute('href')).toBe(
+      `${mlflowUi}/#/runs/${v2.mlflowRunId}`,
+    );
+    expect(await details.textContent()).toMatch(/Upstream \/ downstream\s*1 \/ 1 nodes/);
+    expect(await graph.locator('.lineage-node.tone-upstream').count()).toBe(1);
+    expect(await graph.locator('.lineage-node.tone-downstream').count()).toBe(1);
+    await shoot('lineage');
+
+    // Up to the training set with the keyboard-usable neighbour list, then re-root there.
+    await details.getByRole('button', { name: /Training set/ }).click();
+    await poll(() => details.locator('h2').textContent()).toMatch(/^Training set:/);
+    expect(await details.textContent()).toContain(`${model} v2`);
+    await details.getByRole('link', { name: 'Trace lineage from this node' }).click();
+    await poll(() => page.url()).toContain(`#/lineage/training_set/${v2.trainingSetId}`);
+    await poll(() => graph.locator('.react-flow__node').count()).toBe(3);
+    expect(await details.locator('h2').textContent()).toMatch(/^Training set:/);
+  });
+
+  it('feature views: events ingested, DLQ, lag and freshness', async () => {
+    await go('#/features');
+    const row = page.getByTestId('features-table').locator('tbody > tr').first();
+    await poll(() => row.textContent()).toContain(String(events));
+    const text = (await row.textContent()) ?? '';
+    expect(text).toContain('card_transactions');
+    expect(text).toContain(topic);
+    // One malformed event went to the DLQ; the generated events are old, so the view is stale.
+    expect(await row.locator('td').nth(2).textContent()).toBe('1');
+    expect(await row.locator('td').nth(3).textContent()).toMatch(/^0/);
+    expect(text).toMatch(/stale · [\d.]+ (d|h|min|s) old/);
+    await shoot('features');
+  });
+
+  it('audit log: the actions that seeded the project, with an intact chain', async () => {
+    await go('#/audit');
+    const table = page.getByTestId('audit-table');
+    await table.waitFor();
+    const text = (await table.textContent()) ?? '';
+    expect(text).toContain('model.created');
+    expect(text).toContain('feature_view.registered');
+    await poll(() => page.getByText(/intact \(\d+ entries checked\)/).count()).toBe(1);
+    await shoot('audit');
+  });
+
+  it('SLOs: objectives and windows of the endpoint', async () => {
+    await go('#/slos');
+    const section = page.getByTestId('slo-endpoint');
+    await poll(() => section.textContent()).toContain(endpointName);
+    const text = (await section.textContent()) ?? '';
+    expect(text).toMatch(/objectives: p99 ≤ \d+ ms/);
+    expect(text).toContain('no traffic');
+    expect(await section.locator('table.slo-windows tbody tr').count()).toBeGreaterThan(0);
+    await shoot('slos');
+  });
+
+  it('rollouts, drift and alerts answer with data, an empty state, or "not available yet"', async () => {
+    for (const [hash, name, heading] of [
+      ['#/rollouts', 'rollouts', 'Rollouts'],
+      [`#/drift/${endpointName}`, 'drift', `Drift: ${endpointName}`],
+      ['#/alerts', 'alerts', 'Alerts'],
+    ] as const) {
+      await go(hash);
+      await page.getByRole('heading', { name: heading, exact: true }).waitFor();
+      // A table of data, an empty state, or the notice that the control plane lacks the route.
+      await poll(() =>
+        page.locator('main').locator('table, .state-empty, [data-testid="not-available"]').count(),
+      ).toBeGreaterThan(0);
+      expect(await page.getByRole('alert').count()).toBe(0);
+      await shoot(name);
+    }
+  });
+});
