@@ -7,6 +7,7 @@ import { authenticate, hashToken, type Principal } from '@shepherd/registry/toke
 import { buildGateway } from './app.ts';
 import { ConfigWatcher } from './config.ts';
 import { ModelCache } from './models.ts';
+import { OnlineFeatureReader } from './online.ts';
 import { PredictionLog } from './prediction-log.ts';
 import { Predictor, type OnlineLookup } from './predict.ts';
 import { StatsRecorder } from './stats.ts';
@@ -71,7 +72,7 @@ export async function startGateway(options: GatewayOptions) {
     offerLog: (event) => log.offer(event),
     logger,
     faultInjection: options.faultInjection,
-    ...(options.onlineLookup ? { onlineLookup: options.onlineLookup } : {}),
+    onlineLookup: options.onlineLookup ?? new OnlineFeatureReader(db).lookup,
   });
   const tokens = new TokenCache(db, options.tokenCacheMs ?? 5000);
 

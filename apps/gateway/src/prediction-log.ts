@@ -10,6 +10,8 @@ export interface PredictionLogOptions {
   capacity: number;
   /** Events per Kafka request. */
   batchSize?: number;
+  /** How long a partial batch waits for company before it is sent (Kafka's linger.ms). */
+  lingerMs?: number;
   /** How long `close` may take before what is still held is given up (and counted as lost). */
   closeTimeoutMs?: number;
 }
@@ -136,6 +138,9 @@ export class PredictionLog {
         this.wake = undefined;
         continue;
       }
+      // Linger a little for a fuller batch: one request per event would cost more CPU than the events.
+      const lingerMs = this.options.lingerMs ?? 20;
+      if (this.running && lingerMs > 0 && this.queue.length - this.head < batchSize) await sleep(lingerMs);
       try {
         const producer = await this.connect();
         const batch = this.queue.slice(this.head, this.head + batchSize);
