@@ -1,15 +1,77 @@
-import { and, eq, inArray } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import type { OnlineFeaturesResponse, OnlineFeatureVector } from '@shepherd/contracts/features';
 import { ShepherdError } from '@shepherd/core/errors';
 import type { Database } from '@shepherd/db/client';
 import { featureOnlineRows } from '@shepherd/db/schema';
-import { getFeatureView } from './registry.ts';
+import { getFeatureView, type RegisteredFeatureView } from './registry.ts';
 
 export interface OnlineLookupOptions {
   /** Default: the highest registered version. */
   version?: number;
   /** The time freshness is measured against; default now. */
   now?: Date;
+}
+
+/**
+ * How long "the highest version" of a view is remembered: a newly registered version is served
+ * this long after it appears. A (name, version) pair never changes (registration refuses a
+ * different definition), so an explicit version is remembered for good.
+ */
+export const latestVersionCacheMs = 5_000;
+
+const resolved = new WeakMap<Database, Map<string, { registered: RegisteredFeatureView; until: number }>>();
+
+/**
+ * The view as lookups see it, without a query and a definition parse per request: on the hot path
+ * those cost more than the lookup itself.
+ */
+async function resolveView(
+  db: Database,
+  projectId: string,
+  viewName: string,
+  version: number | undefined,
+): Promise<RegisteredFeatureView> {
+  let cache = resolved.get(db);
+  if (!cache) resolved.set(db, (cache = new Map()));
+  const key = `${projectId}\u0000${viewName}\u0000${version ?? 'latest'}`;
+  const hit = cache.get(key);
+  const now = Date.now();
+  if (hit && hit.until > now) return hit.registered;
+  const registered = await getFeatureView(db, projectId, viewName, version);
+  if (cache.size > 10_000) cache.clear();
+  cache.set(key, { registered, until: version === undefined ? now + latestVersionCacheMs : Infinity });
+  return registered;
+}
+
+const statements = new WeakMap<Database, ReturnType<typeof prepareLookup>>();
+
+/**
+ * One prepared statement per database handle: the query is built once, and PostgreSQL plans it
+ * once per connection, instead of both on every lookup.
+ */
+function prepareLookup(db: Database) {
+  return db
+    .select({
+      entityId: featureOnlineRows.entityId,
+      eventTime: featureOnlineRows.eventTime,
+      values: featureOnlineRows.values,
+      aggregates: featureOnlineRows.aggregates,
+    })
+    .from(featureOnlineRows)
+    .where(
+      and(
+        eq(featureOnlineRows.projectId, sql.placeholder('projectId')),
+        eq(featureOnlineRows.viewId, sql.placeholder('viewId')),
+        sql`${featureOnlineRows.entityId} = any(${sql.placeholder('entityIds')}::text[])`,
+      ),
+    )
+    .prepare('shepherd_online_lookup');
+}
+
+function lookupStatement(db: Database) {
+  let statement = statements.get(db);
+  if (!statement) statements.set(db, (statement = prepareLookup(db)));
+  return statement;
 }
 
 /** At most this many entities per call: one query, bounded response. */
@@ -33,27 +95,13 @@ export async function getOnlineFeatures(
       `at most ${maxEntitiesPerLookup} entities per lookup, got ${entityIds.length}`,
     );
   }
-  const registered = await getFeatureView(db, projectId, viewName, options.version);
+  const registered = await resolveView(db, projectId, viewName, options.version);
   const now = options.now ?? new Date();
   const unique = [...new Set(entityIds)];
   const rows =
     unique.length === 0
       ? []
-      : await db
-          .select({
-            entityId: featureOnlineRows.entityId,
-            eventTime: featureOnlineRows.eventTime,
-            values: featureOnlineRows.values,
-            aggregates: featureOnlineRows.aggregates,
-          })
-          .from(featureOnlineRows)
-          .where(
-            and(
-              eq(featureOnlineRows.projectId, projectId),
-              eq(featureOnlineRows.viewId, registered.id),
-              inArray(featureOnlineRows.entityId, unique),
-            ),
-          );
+      : await lookupStatement(db).execute({ projectId, viewId: registered.id, entityIds: unique });
   const byEntity = new Map(rows.map((row) => [row.entityId, row]));
   const ttl = registered.view.ttlSeconds;
   const vectors = entityIds.map((entityId): OnlineFeatureVector => {

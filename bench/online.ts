@@ -1,0 +1,298 @@
+/**
+ * Online lookup latency: one entity's vector at fixed request rates, for views of 10, 50 and 100
+ * features, in process (`getOnlineFeatures`) and over HTTP (the API's online-features route, served
+ * by the real app in a child process). Reference in the same run: the same row read by a bare
+ * node-postgres query (the floor any lookup through PostgreSQL pays).
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { Agent, request } from 'node:http';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { pino } from 'pino';
+import { defineFeatureView, type FeatureEvent } from '../packages/contracts/src/features.ts';
+import { createDb } from '../packages/db/src/client.ts';
+import { getOnlineFeatures } from '../packages/features/src/online.ts';
+import { registerFeatureView, type RegisteredFeatureView } from '../packages/features/src/registry.ts';
+import { writeBatch } from '../packages/features/src/store.ts';
+import { ensureProject } from '../packages/registry/src/projects.ts';
+import { createToken } from '../packages/registry/src/tokens.ts';
+import { openTestDatabase } from '../packages/testing/src/database.ts';
+import { testEnv } from '../packages/testing/src/env.ts';
+import type { Benchmark, BenchResult } from './lib.ts';
+
+const featureCounts = [10, 50, 100] as const;
+const rates = [100, 500, 1000] as const;
+const ENTITIES = 10_000;
+const PROJECT = 'bench-online';
+
+function viewFor(features: number) {
+  return defineFeatureView({
+    name: `bench_online_${features}`,
+    version: 1,
+    entityKey: 'entity_id',
+    ttlSeconds: 86_400,
+    features: Array.from({ length: features }, (_, f) => ({ name: `f${f}`, type: 'float' as const })),
+  });
+}
+
+interface Latencies {
+  p50: number;
+  p99: number;
+  max: number;
+  achievedRps: number;
+  errors: number;
+}
+
+function percentile(sorted: Float64Array, q: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
+}
+
+/**
+ * Open loop: request i is due at start + i / rate whatever happened to earlier ones, and its
+ * latency is counted from when it was due, so a stall shows in the tail instead of hiding.
+ */
+async function atFixedRate(
+  rate: number,
+  seconds: number,
+  call: (i: number) => Promise<void>,
+): Promise<Latencies> {
+  const total = Math.round(rate * seconds);
+  const latencies = new Float64Array(total);
+  let errors = 0;
+  const start = performance.now() + 5;
+  const pending: Promise<void>[] = [];
+  let i = 0;
+  while (i < total) {
+    // Issue everything due by now, then yield to I/O (setImmediate) or sleep until the next one.
+    const now = performance.now();
+    while (i < total && start + (i * 1000) / rate <= now) {
+      const due = start + (i * 1000) / rate;
+      const index = i++;
+      pending.push(
+        call(index).then(
+          () => {
+            latencies[index] = performance.now() - due;
+          },
+          () => {
+            errors++;
+            latencies[index] = performance.now() - due;
+          },
+        ),
+      );
+    }
+    const wait = start + (i * 1000) / rate - performance.now();
+    await new Promise((resolve) => (wait > 2 ? setTimeout(resolve, wait - 1) : setImmediate(resolve)));
+  }
+  await Promise.all(pending);
+  const elapsed = (performance.now() - start) / 1000;
+  latencies.sort();
+  return {
+    p50: percentile(latencies, 0.5),
+    p99: percentile(latencies, 0.99),
+    max: latencies[latencies.length - 1] ?? NaN,
+    achievedRps: total / elapsed,
+    errors,
+  };
+}
+
+const round3 = (value: number) => Math.round(value * 1000) / 1000;
+
+async function startServer(databaseUrl: string): Promise<{ child: ChildProcess; port: number }> {
+  const child = fork(fileURLToPath(import.meta.url), [], {
+    // BENCH_PROFILE=<dir>: the API process writes a V8 CPU profile there when it exits.
+    execArgv: [
+      '--import',
+      'tsx',
+      ...(process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : []),
+    ],
+    env: { ...process.env, BENCH_ONLINE_SERVE: databaseUrl },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.once('message', (message) => resolve((message as { port: number }).port));
+    child.once('exit', (code) => reject(new Error(`API server exited with code ${code} before listening`)));
+  });
+  return { child, port };
+}
+
+/** The child: the real API app (auth, routes, error handling) over the benchmark's database. */
+async function serve(databaseUrl: string): Promise<void> {
+  const { buildApp } = await import('../apps/api/src/app.ts');
+  const { connectTemporal } = await import('../packages/clients/src/temporal.ts');
+  const env = testEnv();
+  const database = await createDb({ databaseUrl, maxConnections: 10 });
+  const temporal = await connectTemporal({
+    address: env.TEMPORAL_ADDRESS,
+    namespace: env.TEMPORAL_NAMESPACE,
+  });
+  const app = buildApp({
+    logger: pino({ level: 'silent' }),
+    readiness: [],
+    services: { db: database.db, temporal: temporal.client, trainingTaskQueue: 'bench-unused' },
+  });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const address = app.server.address();
+  if (!address || typeof address === 'string') throw new Error('no port');
+  process.send?.({ port: address.port });
+  process.once('disconnect', () => {
+    void app.close().then(() => database.close().then(() => process.exit(0)));
+  });
+}
+
+const benchmark: Benchmark = async ({ quick, log }): Promise<BenchResult> => {
+  const seconds = quick ? 1 : 5;
+  const database = await openTestDatabase();
+  const raw = new pg.Pool({ connectionString: database.url, max: 10 });
+  let server: { child: ChildProcess; port: number } | undefined;
+  const agent = new Agent({ keepAlive: true, maxSockets: 64 });
+  try {
+    const project = await ensureProject(database.db, PROJECT);
+    const { token } = await createToken(database.db, {
+      projectId: project.id,
+      name: 'bench',
+      role: 'viewer',
+      createdBy: 'bench',
+    });
+    const views = new Map<number, RegisteredFeatureView>();
+    for (const features of featureCounts) {
+      const { registered } = await registerFeatureView(
+        { db: database.db, projectId: project.id, actor: 'bench' },
+        viewFor(features),
+      );
+      views.set(features, registered);
+      const now = Date.now();
+      for (let chunk = 0; chunk < ENTITIES; chunk += 2000) {
+        const events = Array.from({ length: 2000 }, (_, k) => {
+          const values: FeatureEvent['values'] = {};
+          for (let f = 0; f < features; f++) values[`f${f}`] = Math.round(Math.random() * 1e6) / 100;
+          return {
+            offset: String(chunk + k),
+            eventTimeMs: now - 60_000,
+            event: {
+              schemaVersion: 1 as const,
+              entityId: `entity-${chunk + k}`,
+              eventTime: new Date(now - 60_000).toISOString(),
+              values,
+            },
+          };
+        });
+        await writeBatch(database.db, registered, {
+          topic: registered.view.sourceTopic,
+          partition: 0,
+          events,
+          rejectedOffsets: [],
+          lastOffset: events[events.length - 1]!.offset,
+        });
+      }
+    }
+    log(`${ENTITIES} entities in views of ${featureCounts.join(', ')} features`);
+    server = await startServer(database.url);
+
+    const entity = (i: number) => `entity-${(i * 7919) % ENTITIES}`;
+    const http = (path: string) =>
+      new Promise<void>((resolve, reject) => {
+        const req = request(
+          {
+            host: '127.0.0.1',
+            port: server!.port,
+            path,
+            agent,
+            headers: { authorization: `Bearer ${token}` },
+          },
+          (res) => {
+            const chunks: Buffer[] = [];
+            res.on('data', (c: Buffer) => chunks.push(c));
+            res.on('end', () => {
+              if (res.statusCode !== 200)
+                reject(new Error(`HTTP ${res.statusCode}: ${Buffer.concat(chunks).toString()}`));
+              else resolve();
+            });
+          },
+        );
+        req.on('error', reject);
+        req.end();
+      });
+
+    // Every path once before measuring: connections, JIT, caches.
+    for (const features of featureCounts) {
+      const name = views.get(features)!.view.name;
+      await atFixedRate(500, quick ? 0.2 : 1, async (i) => {
+        await getOnlineFeatures(database.db, project.id, name, [entity(i)]);
+        await http(`/v1/projects/${PROJECT}/feature-views/${name}/online?entity=${entity(i)}`);
+      });
+    }
+
+    const figures: Record<string, number> = {};
+    let errors = 0;
+    for (const features of featureCounts) {
+      const registered = views.get(features)!;
+      const name = registered.view.name;
+      for (const rate of rates) {
+        const reference = await atFixedRate(rate, seconds, async (i) => {
+          await raw.query({
+            name: 'bench-online-row',
+            text: 'select values, event_time from feature_online_rows where view_id = $1 and entity_id = $2',
+            values: [registered.id, entity(i)],
+          });
+        });
+        const inProcess = await atFixedRate(rate, seconds, async (i) => {
+          const result = await getOnlineFeatures(database.db, project.id, name, [entity(i)]);
+          if (!result.vectors[0]?.found) throw new Error(`${entity(i)} not found`);
+        });
+        const overHttp = await atFixedRate(rate, seconds, (i) =>
+          http(`/v1/projects/${PROJECT}/feature-views/${name}/online?entity=${entity(i)}`),
+        );
+        errors += reference.errors + inProcess.errors + overHttp.errors;
+        const key = `${features}f_${rate}rps`;
+        figures[`sql_p50_ms_${key}`] = round3(reference.p50);
+        figures[`sql_p99_ms_${key}`] = round3(reference.p99);
+        figures[`inprocess_p50_ms_${key}`] = round3(inProcess.p50);
+        figures[`inprocess_p99_ms_${key}`] = round3(inProcess.p99);
+        figures[`http_p50_ms_${key}`] = round3(overHttp.p50);
+        figures[`http_p99_ms_${key}`] = round3(overHttp.p99);
+        figures[`http_achieved_rps_${key}`] = Math.round(overHttp.achievedRps);
+        log(
+          `${features} features @ ${rate}/s: sql p50/p99 ${round3(reference.p50)}/${round3(reference.p99)} ms, ` +
+            `in-process ${round3(inProcess.p50)}/${round3(inProcess.p99)} ms, http ${round3(overHttp.p50)}/${round3(overHttp.p99)} ms`,
+        );
+      }
+    }
+    figures.errors = errors;
+    const targetP99 = figures['http_p99_ms_50f_1000rps']!;
+    return {
+      name: 'online',
+      description: `Online lookup of one entity (of ${ENTITIES.toLocaleString('en-US')}) at fixed request rates (${rates.join(', ')}/s, ${seconds} s each, open loop: latency counted from when each request was due), views of ${featureCounts.join(', ')} float features.`,
+      reference:
+        'the same row by a bare node-postgres prepared query in the same process (the floor); published: Feast p99 ≈ 4 ms (Go server) and 7 ms (Python), 50 features, one row',
+      figures,
+      ratio: {
+        label: 'HTTP p99 at 1000/s, 50 features / 2 ms',
+        value: Math.round((targetP99 / 2) * 100) / 100,
+      },
+      target: {
+        description: 'p99 under 2 ms over HTTP at 1,000 requests/s for 50 features',
+        met: targetP99 < 2 && errors === 0,
+      },
+      notes: [
+        'HTTP goes through the whole API: bearer-token authentication, project scoping, validation, the route, JSON; the server is the real app in a child process, the client a keep-alive agent in this one.',
+        'Load generator, API, PostgreSQL and the rest of the local stack share the same cores.',
+        errors > 0 ? `${errors} requests failed` : 'No request failed.',
+      ],
+    };
+  } finally {
+    server?.child.disconnect();
+    agent.destroy();
+    await raw.end();
+    await database.dispose();
+  }
+};
+
+export default benchmark;
+
+if (process.env.BENCH_ONLINE_SERVE) {
+  serve(process.env.BENCH_ONLINE_SERVE).catch((err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  });
+}
