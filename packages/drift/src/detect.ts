@@ -24,6 +24,7 @@ import {
   resolveColumn,
 } from './columns.ts';
 import { ksTwoSamplePValue } from './kolmogorov.ts';
+import { sortedCopy } from './sort.ts';
 import {
   type CategoricalReference,
   type ColumnReference,
@@ -182,9 +183,7 @@ interface BucketedReference {
   cumulative: Float64Array;
   size: number;
   /** Grid over [unique[0], unique[last]] for the bucket search: cell → range of candidate values. */
-  cellStart: Int32Array;
-  cellEnd: Int32Array;
-  cellScale: number;
+  grid?: { cellStart: Int32Array; cellEnd: Int32Array; cellScale: number };
 }
 
 const bucketCache = new WeakMap<Float64Array, BucketedReference>();
@@ -193,17 +192,29 @@ function bucketed(sorted: Float64Array): BucketedReference {
   const cached = bucketCache.get(sorted);
   if (cached) return cached;
   const n = sorted.length;
-  const uniqueList: number[] = [];
-  const cumulativeList: number[] = [];
+  const uniqueAll = new Float64Array(n);
+  const cumulativeAll = new Float64Array(n);
+  let d = 0;
   for (let i = 0; i < n;) {
     const v = sorted[i]!;
     let j = i + 1;
     while (j < n && sorted[j] === v) j++;
-    uniqueList.push(v);
-    cumulativeList.push(j);
+    uniqueAll[d] = v;
+    cumulativeAll[d++] = j;
     i = j;
   }
-  const unique = Float64Array.from(uniqueList);
+  const result: BucketedReference = {
+    unique: d === n ? uniqueAll : uniqueAll.slice(0, d),
+    cumulative: d === n ? cumulativeAll : cumulativeAll.slice(0, d),
+    size: n,
+  };
+  bucketCache.set(sorted, result);
+  return result;
+}
+
+function gridOf(reference: BucketedReference): NonNullable<BucketedReference['grid']> {
+  if (reference.grid) return reference.grid;
+  const { unique } = reference;
   const d = unique.length;
   const cells = Math.max(1, Math.min(2 * d, 1 << 22));
   const span = unique[d - 1]! - unique[0]!;
@@ -226,16 +237,8 @@ function bucketed(sorted: Float64Array): BucketedReference {
       next = cellStart[c]!;
     }
   }
-  const result = {
-    unique,
-    cumulative: Float64Array.from(cumulativeList),
-    size: n,
-    cellStart,
-    cellEnd,
-    cellScale,
-  };
-  bucketCache.set(sorted, result);
-  return result;
+  reference.grid = { cellStart, cellEnd, cellScale };
+  return reference.grid;
 }
 
 interface NumericComparison {
@@ -248,14 +251,18 @@ interface NumericComparison {
  * weight 1/size) and the current window. The window is not sorted: each value is placed in the
  * bucket between two consecutive distinct reference values, where the reference CDF is constant.
  * Per bucket, counts give the KS candidates exactly, and Σ(upper edge - x) gives ∫F_current exactly;
- * only buckets where the current CDF crosses the reference level need their values sorted.
+ * only buckets where the current CDF crosses the reference level need a look at their values.
  */
 function compareNumeric(
   reference: BucketedReference,
   current: Float64Array,
   wantWasserstein: boolean,
 ): NumericComparison {
-  const { unique, cumulative, size, cellStart, cellEnd, cellScale } = reference;
+  // With about as many reference steps as current values (every value of a large reference), buckets
+  // hold one value each and sorting the window once is cheaper.
+  if (reference.unique.length > MERGE_ABOVE_STEPS) return compareSorted(reference, sortedCopy(current));
+  const { unique, cumulative, size } = reference;
+  const { cellStart, cellEnd, cellScale } = gridOf(reference);
   const d = unique.length;
   const n = current.length;
   const lo = unique[0]!;
@@ -330,7 +337,15 @@ function compareNumeric(
   return { ks, wasserstein: total };
 }
 
-/** ∫|F_current - level| over buckets where the current CDF crosses the reference level: sort their values. */
+/**
+ * ∫|F_current - level| over buckets where the current CDF crosses the reference level. Inside such a
+ * bucket [u, v) holding c values, F_current < level exactly left of y₍ₘ₎, the m-th smallest value with
+ * m = ⌈level·n - before⌉; so a selection of y₍ₘ₎ (not a sort) splits the integral into two one-signed
+ * parts, each given by sums over the values on its side:
+ *   ∫_u^{y₍ₘ₎} (level - F) = (level - a)(y₍ₘ₎ - u) - Σ_{k<m} (y₍ₘ₎ - y₍ₖ₎)/n
+ *   ∫_{y₍ₘ₎}^v (F - level) = (a - level)(v - y₍ₘ₎) + [(m-1)(v - y₍ₘ₎) + Σ_{k≥m} (v - y₍ₖ₎)]/n
+ * with a = before/n, the current CDF just below u.
+ */
 function crossingIntegral(
   crossing: number[],
   unique: Float64Array,
@@ -354,26 +369,94 @@ function crossingIntegral(
     const k = slot[bucketOf[i]!]!;
     if (k >= 0) values[fill[k]!++] = current[i]!;
   }
-  // Current values below each crossing bucket.
   const below = new Float64Array(d + 1);
   for (let b = 1; b <= d; b++) below[b] = below[b - 1]! + count[b - 1]!;
   let total = 0;
   for (let k = 0; k < crossing.length; k++) {
     const b = crossing[k]!;
-    const segment = values.subarray(offsets[k]!, offsets[k + 1]!);
-    segment.sort();
+    const from = offsets[k]!;
+    const to = offsets[k + 1]!;
     const level = cumulative[b - 1]! / size;
-    let x = unique[b - 1]!;
-    let seen = below[b]!;
-    for (let i = 0; i < segment.length; i++) {
-      const y = segment[i]!;
-      total += Math.abs(seen / n - level) * (y - x);
-      seen++;
-      x = y;
-    }
-    total += Math.abs(seen / n - level) * (unique[b]! - x);
+    const lower = unique[b - 1]!;
+    const upper = unique[b]!;
+    const a = below[b]! / n;
+    const m = Math.ceil(level * n - below[b]!);
+    // 1 ≤ m ≤ c, since a < level < (before + c)/n for a crossing bucket.
+    const split = from + Math.min(Math.max(m, 1), to - from) - 1;
+    select(values, from, to - 1, split);
+    const ym = values[split]!;
+    let leftGap = 0;
+    for (let i = from; i < split; i++) leftGap += ym - values[i]!;
+    let rightGap = 0;
+    for (let i = split; i < to; i++) rightGap += upper - values[i]!;
+    const left = (level - a) * (ym - lower) - leftGap / n;
+    const right = (a - level) * (upper - ym) + ((split - from) * (upper - ym) + rightGap) / n;
+    total += left + right;
   }
   return total;
+}
+
+/** Rearranges values[lo..hi] so that values[k] is its order statistic, smaller ones before, larger after. */
+function select(values: Float64Array, lo0: number, hi0: number, k: number): void {
+  let lo = lo0;
+  let hi = hi0;
+  while (hi > lo) {
+    // Median of three as the pivot, then Hoare partition.
+    const mid = (lo + hi) >>> 1;
+    const a = values[lo]!;
+    const b = values[mid]!;
+    const c = values[hi]!;
+    const pivot = a < b ? (b < c ? b : a < c ? c : a) : a < c ? a : b < c ? c : b;
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (values[i]! < pivot) i++;
+      while (values[j]! > pivot) j--;
+      if (i <= j) {
+        const t = values[i]!;
+        values[i] = values[j]!;
+        values[j] = t;
+        i++;
+        j--;
+      }
+    }
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else return;
+  }
+}
+
+/** Above this many distinct reference values the window is sorted and merged instead of bucketed. */
+const MERGE_ABOVE_STEPS = 50000;
+
+/** KS and Wasserstein by walking the reference steps and the sorted window together (scipy's way). */
+function compareSorted(reference: BucketedReference, current: Float64Array): NumericComparison {
+  const { unique, cumulative, size } = reference;
+  const d = unique.length;
+  const n = current.length;
+  let i = 0;
+  let j = 0;
+  let ks = 0;
+  let total = 0;
+  let block = 0;
+  let blockLength = 0;
+  let x = Math.min(unique[0]!, current[0]!);
+  for (;;) {
+    while (i < d && unique[i]! <= x) i++;
+    while (j < n && current[j]! <= x) j++;
+    const diff = Math.abs((i === 0 ? 0 : cumulative[i - 1]! / size) - j / n);
+    if (diff > ks) ks = diff;
+    if (i >= d && j >= n) break;
+    const next = j >= n || (i < d && unique[i]! <= current[j]!) ? unique[i]! : current[j]!;
+    block += diff * (next - x);
+    if (++blockLength === 1024) {
+      total += block;
+      block = 0;
+      blockLength = 0;
+    }
+    x = next;
+  }
+  return { ks, wasserstein: total + block };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -106,6 +106,7 @@ def ks_cases():
         ("asymptotic, exponential", {"seed": 22, "n": 50000, "kind": "exp"}, {"seed": 23, "n": 20000, "kind": "exp", "scale": 1.02}),
         ("asymptotic, large vs tiny", {"seed": 24, "n": 20000, "kind": "normal4"}, {"seed": 25, "n": 7, "kind": "normal4", "loc": 0.8}),
         ("asymptotic, large vs small", {"seed": 26, "n": 15000, "kind": "normal4"}, {"seed": 27, "n": 150, "kind": "normal4", "loc": 0.3}),
+        ("asymptotic, reference above 50 000 distinct values", {"seed": 30, "n": 60000, "kind": "normal4"}, {"seed": 31, "n": 20000, "kind": "normal4", "loc": 0.02}),
         ("asymptotic, ties", {"seed": 28, "n": 40000, "kind": "int", "levels": 30}, {"seed": 29, "n": 10001, "kind": "int", "levels": 31}),
     ]
     out = []
