@@ -1,5 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyReply } from 'fastify';
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyReply,
+} from 'fastify';
 import { ShepherdError, type ErrorCode } from '@shepherd/core/errors';
 import type { Logger } from '@shepherd/core/logger';
 import { allows } from '@shepherd/registry/permissions';
@@ -47,7 +52,7 @@ export function buildGateway(deps: GatewayAppDeps) {
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
     // A log line per request would cost more than the prediction; errors are logged, and /metrics counts.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     frameworkErrors: (error, request, reply) => {
       const status = error.statusCode ?? 400;
       void (reply as unknown as FastifyReply)

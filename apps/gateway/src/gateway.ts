@@ -3,7 +3,7 @@ import type { ArtifactStore } from '@shepherd/artifacts/types';
 import { predictionsTopic } from '@shepherd/contracts/serving';
 import type { Logger } from '@shepherd/core/logger';
 import type { Database } from '@shepherd/db/client';
-import { authenticate, hashToken, type Principal } from '@shepherd/registry/tokens';
+import { authenticate, type Principal } from '@shepherd/registry/tokens';
 import { buildGateway } from './app.ts';
 import { ConfigWatcher } from './config.ts';
 import { ModelCache } from './models.ts';
@@ -113,7 +113,7 @@ export async function startGateway(options: GatewayOptions) {
 }
 
 /**
- * Token checks cached briefly by hash: a PostgreSQL round trip per prediction would cost more than
+ * Token checks cached briefly: a PostgreSQL round trip per prediction would cost more than
  * the model. A revoked token stops working within `ttlMs`.
  */
 class TokenCache {
@@ -128,7 +128,9 @@ class TokenCache {
   ) {}
 
   get(token: string): Promise<Principal | undefined> {
-    const key = hashToken(token);
+    // Keyed by the token itself: hashing it per request costs more than the lookup saves, and the
+    // token is in this process's memory with every request anyway.
+    const key = token;
     const now = Date.now();
     const cached = this.entries.get(key);
     if (cached && cached.expires > now) return cached.principal;

@@ -221,7 +221,6 @@ export class Predictor {
 
     const predictions = new Array<PredictionResult>(rows.length);
     const at = new Date().toISOString();
-    const classifier = (version: ServedVersion) => version.task !== 'regression';
     for (const { group, outputs } of outcomes) {
       const { serving, rowIndexes } = group;
       rowIndexes.forEach((rowIndex, position) => {
@@ -232,7 +231,7 @@ export class Predictor {
           predictionId,
           entityId,
           prediction,
-          label: classifier(serving.version) ? (prediction >= 0.5 ? 1 : 0) : null,
+          label: serving.version.task !== 'regression' ? (prediction >= 0.5 ? 1 : 0) : null,
           model: serving.version.modelName,
           version: serving.version.version,
           role: serving.role,

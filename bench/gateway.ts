@@ -1,0 +1,291 @@
+/**
+ * Gateway latency and throughput: single-row predictions over HTTP at a fixed 1,000 requests/s
+ * against the same ONNX model called directly (one session, in this process) at the same rate.
+ * The gateway is the real app (`apps/gateway/src/main.ts`) in a child process over the real stack:
+ * token check, routing table, sticky split, feature encoding, ONNX, prediction log to Kafka and
+ * per-second stats to PostgreSQL all run as in production.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { createServer, type AddressInfo } from 'node:net';
+import { Agent, request } from 'node:http';
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { randomUUID } from 'node:crypto';
+import { loadModel } from '../packages/evaluation/src/model.ts';
+import { testEnv } from '../packages/testing/src/env.ts';
+import { fixturePath, servingFixture } from '../apps/gateway/test/harness.ts';
+import type { Benchmark, BenchResult } from './lib.ts';
+
+const RATE = 1000;
+const ENTITIES = 1000;
+
+interface Latencies {
+  p50: number;
+  p99: number;
+  max: number;
+  achievedRps: number;
+  errors: number;
+}
+
+function percentile(sorted: Float64Array, q: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
+}
+
+/**
+ * Open loop: call i is due at start + i / rate whatever happened to earlier ones, and its latency
+ * is counted from when it was due, so a stall shows in the tail instead of hiding.
+ */
+async function atFixedRate(
+  rate: number,
+  seconds: number,
+  call: (i: number) => Promise<void>,
+): Promise<Latencies> {
+  const total = Math.round(rate * seconds);
+  const latencies = new Float64Array(total);
+  let errors = 0;
+  const start = performance.now() + 5;
+  const pending: Promise<void>[] = [];
+  let i = 0;
+  while (i < total) {
+    const now = performance.now();
+    while (i < total && start + (i * 1000) / rate <= now) {
+      const due = start + (i * 1000) / rate;
+      const index = i++;
+      pending.push(
+        call(index).then(
+          () => {
+            latencies[index] = performance.now() - due;
+          },
+          () => {
+            errors++;
+            latencies[index] = performance.now() - due;
+          },
+        ),
+      );
+    }
+    const wait = start + (i * 1000) / rate - performance.now();
+    await new Promise((resolve) => (wait > 2 ? setTimeout(resolve, wait - 1) : setImmediate(resolve)));
+  }
+  await Promise.all(pending);
+  const elapsed = (performance.now() - start) / 1000;
+  latencies.sort();
+  return {
+    p50: percentile(latencies, 0.5),
+    p99: percentile(latencies, 0.99),
+    max: latencies[latencies.length - 1] ?? NaN,
+    achievedRps: total / elapsed,
+    errors,
+  };
+}
+
+/** As many requests as `concurrency` callers can push through in `seconds` (closed loop). */
+async function saturate(concurrency: number, seconds: number, call: (i: number) => Promise<void>) {
+  const end = performance.now() + seconds * 1000;
+  let done = 0;
+  let errors = 0;
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() < end) {
+        try {
+          await call(next++);
+          done++;
+        } catch {
+          errors++;
+        }
+      }
+    }),
+  );
+  return { rps: done / seconds, errors };
+}
+
+const round3 = (value: number) => Math.round(value * 1000) / 1000;
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+async function startGatewayProcess(env: Record<string, string>): Promise<ChildProcess> {
+  const main = fileURLToPath(new URL('../apps/gateway/src/main.ts', import.meta.url));
+  const child = fork(main, [], {
+    // BENCH_PROFILE=<dir>: the gateway writes a V8 CPU profile there when it exits.
+    execArgv: [
+      '--import',
+      'tsx',
+      ...(process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : []),
+    ],
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const exited = new Promise<never>((_, reject) =>
+    child.once('exit', (code) => reject(new Error(`gateway exited with code ${code} before it was ready`))),
+  );
+  const ready = (async () => {
+    for (;;) {
+      try {
+        const response = await fetch(`http://127.0.0.1:${env.GATEWAY_PORT}/readyz`);
+        if (response.status === 200) return;
+      } catch {
+        // not listening yet
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  })();
+  await Promise.race([ready, exited]);
+  return child;
+}
+
+const benchmark: Benchmark = async ({ quick, log }): Promise<BenchResult> => {
+  const seconds = quick ? 1 : 10;
+  const fx = await servingFixture();
+  const agent = new Agent({ keepAlive: true, maxSockets: 64 });
+  let child: ChildProcess | undefined;
+  const model = await loadModel(await readFile(fixturePath('classifier_a.onnx')), { intraOpNumThreads: 1 });
+  try {
+    await fx.seedOnline(ENTITIES, 'bench-');
+    const fraud = await fx.model('fraud');
+    const version = await fx.version(fraud.id, 'a');
+    await fx.endpoint('bench', 'fraud', version.version);
+
+    // The child's store must have the fixture's root: artifact URIs outside it are refused.
+    const uri = new URL(fx.stored.a.uri);
+    const prefix = uri.pathname.slice(1).replace(/models\/a\.onnx$/, '');
+    const env = testEnv();
+    const port = await freePort();
+    const topic = `bench.predictions.${randomUUID()}`;
+    child = await startGatewayProcess({
+      DATABASE_URL: fx.database.url,
+      GATEWAY_PORT: String(port),
+      GATEWAY_ID: `bench-${randomUUID().slice(0, 8)}`,
+      GATEWAY_PREDICTIONS_TOPIC: topic,
+      KAFKA_BROKERS: env.KAFKA_BROKERS.join(','),
+      S3_ENDPOINT: env.S3_ENDPOINT,
+      S3_BUCKET: env.S3_BUCKET,
+      S3_REGION: env.S3_REGION,
+      S3_PREFIX: prefix,
+      AWS_ACCESS_KEY_ID: env.AWS_ACCESS_KEY_ID,
+      AWS_SECRET_ACCESS_KEY: env.AWS_SECRET_ACCESS_KEY,
+      LOG_LEVEL: 'warn',
+    });
+    log(`gateway listening on ${port}, prediction log to ${topic}`);
+
+    const features = (i: number) => ({
+      amount: (i % 500) * 3.5,
+      velocity: i % 9,
+      is_foreign: i % 4 === 0,
+    });
+    const bodies = Array.from({ length: ENTITIES }, (_, i) =>
+      JSON.stringify({ entityId: `bench-${i}`, features: features(i) }),
+    );
+    const lookupBodies = Array.from({ length: ENTITIES }, (_, i) =>
+      JSON.stringify({ entityId: `bench-${i}` }),
+    );
+    const http = (body: string) =>
+      new Promise<void>((resolve, reject) => {
+        const req = request(
+          {
+            host: '127.0.0.1',
+            port,
+            method: 'POST',
+            path: '/v1/endpoints/bench/predict',
+            agent,
+            headers: {
+              authorization: `Bearer ${fx.token}`,
+              'content-type': 'application/json',
+              'content-length': Buffer.byteLength(body),
+            },
+          },
+          (res) => {
+            const chunks: Buffer[] = [];
+            res.on('data', (c: Buffer) => chunks.push(c));
+            res.on('end', () => {
+              if (res.statusCode !== 200)
+                reject(new Error(`HTTP ${res.statusCode}: ${Buffer.concat(chunks).toString()}`));
+              else resolve();
+            });
+          },
+        );
+        req.on('error', reject);
+        req.end(body);
+      });
+    const rows = Array.from({ length: ENTITIES }, (_, i) => {
+      const f = features(i);
+      return Float32Array.from([f.amount, f.velocity, f.is_foreign ? 1 : 0]);
+    });
+    const direct = async (i: number) => {
+      const output = await model.predictProba(rows[i % ENTITIES]!, 1, 3);
+      if (!(output[0]! >= 0 && output[0]! <= 1)) throw new Error('not a probability');
+    };
+
+    // Every path once before measuring: connections, JIT, caches, Kafka producer.
+    await atFixedRate(500, quick ? 0.5 : 2, (i) => http(bodies[i % ENTITIES]!));
+    await atFixedRate(500, quick ? 0.5 : 2, (i) => http(lookupBodies[i % ENTITIES]!));
+    await atFixedRate(500, quick ? 0.5 : 1, direct);
+
+    // Interleaved halves, so a noisy neighbour on the shared cores hits both sides alike.
+    const halves = quick ? 1 : 2;
+    const reference: Latencies[] = [];
+    const gateway: Latencies[] = [];
+    for (let half = 0; half < halves; half++) {
+      reference.push(await atFixedRate(RATE, seconds / halves, direct));
+      gateway.push(await atFixedRate(RATE, seconds / halves, (i) => http(bodies[i % ENTITIES]!)));
+    }
+    const online = await atFixedRate(RATE, quick ? 1 : 5, (i) => http(lookupBodies[(i * 7919) % ENTITIES]!));
+    const saturated = await saturate(32, quick ? 1 : 5, (i) => http(bodies[i % ENTITIES]!));
+
+    const worst = (runs: Latencies[], pick: (l: Latencies) => number) => Math.max(...runs.map(pick));
+    const sum = (runs: Latencies[], pick: (l: Latencies) => number) => runs.reduce((a, l) => a + pick(l), 0);
+    const directP99 = worst(reference, (l) => l.p99);
+    const gatewayP99 = worst(gateway, (l) => l.p99);
+    const addedP99 = gatewayP99 - directP99;
+    const errors = sum(gateway, (l) => l.errors) + sum(reference, (l) => l.errors) + online.errors;
+    const figures: Record<string, number> = {
+      direct_p50_ms: round3(Math.max(...reference.map((l) => l.p50))),
+      direct_p99_ms: round3(directP99),
+      gateway_p50_ms: round3(Math.max(...gateway.map((l) => l.p50))),
+      gateway_p99_ms: round3(gatewayP99),
+      gateway_max_ms: round3(worst(gateway, (l) => l.max)),
+      gateway_achieved_rps: Math.round(Math.min(...gateway.map((l) => l.achievedRps))),
+      added_p99_ms: round3(addedP99),
+      online_lookup_p50_ms: round3(online.p50),
+      online_lookup_p99_ms: round3(online.p99),
+      saturated_rps_32_clients: Math.round(saturated.rps),
+      errors: errors + saturated.errors,
+    };
+    log(JSON.stringify(figures));
+    return {
+      name: 'gateway',
+      description: `Single-row predictions over HTTP at ${RATE} requests/s (${seconds} s, open loop: latency counted from when each request was due), all features passed in, against the same ONNX model called directly at the same rate; also with features from the online store, and closed-loop throughput with 32 clients.`,
+      reference:
+        'the same ONNX model, one onnxruntime-node session (1 intra-op thread) called directly in the benchmark process at the same rate',
+      figures,
+      ratio: { label: 'p99 added by the gateway at 1000/s (ms) / 1 ms target', value: round3(addedP99 / 1) },
+      target: {
+        description: 'under 1 ms added at p99 at 1,000 requests/s',
+        met: addedP99 < 1 && figures.errors === 0,
+      },
+      notes: [
+        'The gateway runs as its own process (apps/gateway/src/main.ts) with the prediction log going to the real Kafka and stats to the real PostgreSQL; the client is a keep-alive node:http agent in the benchmark process.',
+        'Measured in two interleaved halves per side; the worst half of each side is reported.',
+        'Load generator, gateway, PostgreSQL, Kafka and the rest of the local stack share the same cores.',
+        `online_lookup_*: the same requests without features, so each needs the online store (PostgreSQL) – not part of the target.`,
+      ],
+    };
+  } finally {
+    if (child && child.exitCode === null) {
+      const exited = new Promise((resolve) => child!.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+    }
+    agent.destroy();
+    await model.close();
+    await fx.dispose();
+  }
+};
+
+export default benchmark;
