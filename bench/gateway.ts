@@ -152,9 +152,6 @@ const benchmark: Benchmark = async ({ quick, log }): Promise<BenchResult> => {
     const version = await fx.version(fraud.id, 'a');
     await fx.endpoint('bench', 'fraud', version.version);
 
-    // The child's store must have the fixture's root: artifact URIs outside it are refused.
-    const uri = new URL(fx.stored.a.uri);
-    const prefix = uri.pathname.slice(1).replace(/models\/a\.onnx$/, '');
     const env = testEnv();
     const port = await freePort();
     const topic = `bench.predictions.${randomUUID()}`;
@@ -167,7 +164,6 @@ const benchmark: Benchmark = async ({ quick, log }): Promise<BenchResult> => {
       S3_ENDPOINT: env.S3_ENDPOINT,
       S3_BUCKET: env.S3_BUCKET,
       S3_REGION: env.S3_REGION,
-      S3_PREFIX: prefix,
       AWS_ACCESS_KEY_ID: env.AWS_ACCESS_KEY_ID,
       AWS_SECRET_ACCESS_KEY: env.AWS_SECRET_ACCESS_KEY,
       LOG_LEVEL: 'warn',
