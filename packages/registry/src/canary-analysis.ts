@@ -79,14 +79,22 @@ export function analyzeCanary(
   const championP99 = percentileFromBuckets(champion.latencyCounts, 0.99);
   const checks: AnalysisCheck[] = [];
 
-  if (enough && championEnough && canaryP99 !== null && championP99 !== null) {
-    const ratio = canaryP99 / championP99;
+  // p99 of fewer than 100 requests is just the slowest one: one hiccup of a shared machine. The
+  // analysis compares p95 until both sides have enough requests for p99 to mean something.
+  const tailQuantile = Math.min(canary.requests, champion.requests) >= 100 ? 0.99 : 0.95;
+  const tail = tailQuantile === 0.99 ? 'p99' : 'p95';
+  const canaryTail = percentileFromBuckets(canary.latencyCounts, tailQuantile);
+  const championTail = percentileFromBuckets(champion.latencyCounts, tailQuantile);
+  if (enough && championEnough && canaryTail !== null && championTail !== null) {
+    const ratio = canaryTail / championTail;
+    const slower =
+      ratio > thresholds.maxLatencyP99Ratio && canaryTail - championTail > thresholds.minLatencyIncreaseMs;
     checks.push({
       name: 'latency',
-      outcome: ratio > thresholds.maxLatencyP99Ratio ? 'failed' : 'passed',
+      outcome: slower ? 'failed' : 'passed',
       value: ratio,
       threshold: thresholds.maxLatencyP99Ratio,
-      detail: `p99 ${canaryP99.toFixed(2)} ms vs champion ${championP99.toFixed(2)} ms`,
+      detail: `${tail} ${canaryTail.toFixed(2)} ms vs champion ${championTail.toFixed(2)} ms`,
     });
   } else {
     checks.push(skipped('latency', 'not enough requests on both sides'));

@@ -48,6 +48,22 @@ describe('canary analysis', () => {
     expect(failureReasons(skewed)[0]).toMatch(/^prediction_shift: PSI/);
   });
 
+  it('ignores a large ratio of tiny latencies, and reads p95 until both sides have 100 requests', () => {
+    const quick = analyzeCanary(window, side(200, 0, 3, 0.1), side(3800, 0, 1, 0.1), thresholds);
+    expect(quick.checks.find((c) => c.name === 'latency')).toMatchObject({ outcome: 'passed' });
+    expect(quick.checks.find((c) => c.name === 'latency')?.value).toBeGreaterThan(2);
+
+    // 60 canary requests, three of them (5 %) very slow: the slowest is p99, but p95 is what counts.
+    const canary = side(60, 0, 2, 0.1);
+    canary.latencyCounts[latencyBucketIndex(2)] = 57;
+    canary.latencyCounts[latencyBucketIndex(500)] = 3;
+    const few = analyzeCanary(window, canary, side(3800, 0, 2, 0.1), thresholds);
+    expect(few.checks.find((c) => c.name === 'latency')?.detail).toMatch(/^p95/);
+    expect(few.checks.find((c) => c.name === 'latency')?.outcome).toBe('passed');
+    const many = analyzeCanary(window, side(200, 0, 2, 0.1), side(3800, 0, 2, 0.1), thresholds);
+    expect(many.checks.find((c) => c.name === 'latency')?.detail).toMatch(/^p99/);
+  });
+
   it('is inconclusive with too few canary requests, unless labels or parity already fail it', () => {
     const few = analyzeCanary(window, side(10, 0, 2, 0.1), side(3800, 0, 2, 0.1), thresholds);
     expect(few.verdict).toBe('inconclusive');

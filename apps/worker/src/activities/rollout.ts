@@ -144,7 +144,6 @@ export function rolloutActivities(deps: ActivityDeps) {
         if (version.state === 'canary') {
           await transitionVersion(ctx, version.id, target, { failureReason: input.reasons.join('; ') });
         }
-        await recordRolloutProgress(ctx, input.rolloutId, { state: input.outcome, reasons: input.reasons });
         if (input.outcome !== 'aborted') {
           const endpoint = await getEndpointById(ctx, input.endpointId);
           const { alert } = await raiseAlert(ctx, {
@@ -164,6 +163,8 @@ export function rolloutActivities(deps: ActivityDeps) {
             },
           ]);
         }
+        // Last, so whoever sees the final state also finds the alert and the version's new state.
+        await recordRolloutProgress(ctx, input.rolloutId, { state: input.outcome, reasons: input.reasons });
       }),
 
     /** The candidate becomes champion of the model and of the endpoint; the old one stays as rollback target. */

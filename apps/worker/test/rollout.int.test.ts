@@ -1,0 +1,343 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { openSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { and, eq } from 'drizzle-orm';
+import { buildApp } from '../../api/src/app.ts';
+import { startLoad, type LoadSummary } from '../../gateway/src/load.ts';
+import { predict, servingFixture, type ServingFixture } from '../../gateway/test/harness.ts';
+import { dataConverterFor } from '@shepherd/clients/codec';
+import { connectTemporal } from '@shepherd/clients/temporal';
+import type { AlertView } from '@shepherd/contracts/alerts';
+import type { EndpointConfig, RolloutView, RolloutStep } from '@shepherd/contracts/serving';
+import { auditEvents, modelVersions } from '@shepherd/db/schema';
+import { resolveAlias } from '@shepherd/registry/aliases';
+import { createToken } from '@shepherd/registry/tokens';
+import { testEnv } from '@shepherd/testing/env';
+import { eventually, quietLogger, scratchDir } from '@shepherd/testing/platform';
+
+const repoRoot = resolve(import.meta.dirname, '../../..');
+
+/**
+ * Canary rollouts end to end on the real stack: the API starts the workflow, a worker process
+ * runs it against the local Temporal, a real gateway serves the traffic under a load generator
+ * and reports what it saw to PostgreSQL, and the analysis judges the canary from those reports.
+ */
+describe('canary rollouts on the real stack', { timeout: 300_000 }, () => {
+  let fx: ServingFixture;
+  let baseUrl: string;
+  let app: ReturnType<typeof buildApp>;
+  let closeTemporal: () => Promise<void>;
+  let releaser: string;
+  let approver: string;
+  let workDir: string;
+  const taskQueue = `test-rollout-${randomUUID()}`;
+  const payloadKeys = `test:${randomBytes(32).toString('base64')}`;
+  const workers: ChildProcess[] = [];
+  const env = testEnv();
+
+  /** The worker's real entry point as a process of its own, so it can be killed like one. */
+  const startWorker = () => {
+    const log = openSync(join(workDir, `worker-${workers.length + 1}.log`), 'a');
+    const child = spawn(resolve(repoRoot, 'node_modules/.bin/tsx'), ['apps/worker/src/main.ts'], {
+      cwd: repoRoot,
+      detached: true,
+      stdio: ['ignore', log, log],
+      env: {
+        ...process.env,
+        ...env,
+        KAFKA_BROKERS: env.KAFKA_BROKERS.join(','),
+        DATABASE_URL: fx.database.url,
+        WORKER_TASK_QUEUES: taskQueue,
+        SHEPHERD_PAYLOAD_KEYS: payloadKeys,
+        WORK_DIR: workDir,
+        LOG_LEVEL: 'warn',
+      },
+    });
+    workers.push(child);
+    return child;
+  };
+
+  const api = async <T>(method: 'GET' | 'POST', path: string, body?: unknown, token = releaser) => {
+    const response = await app.inject({
+      method,
+      url: `/v1/projects/${fx.project.slug}${path}`,
+      headers: { authorization: `Bearer ${token}` },
+      ...(body === undefined ? {} : { payload: body as Record<string, unknown> }),
+    });
+    return { status: response.statusCode, body: response.json<T>() };
+  };
+
+  beforeAll(async () => {
+    workDir = await scratchDir('rollout');
+    fx = await servingFixture();
+    await fx.seedOnline(3000);
+    ({ baseUrl } = await fx.gateway({ statsFlushMs: 500 }));
+    const temporal = await connectTemporal({
+      address: env.TEMPORAL_ADDRESS,
+      namespace: env.TEMPORAL_NAMESPACE,
+      dataConverter: dataConverterFor(payloadKeys),
+    });
+    closeTemporal = () => temporal.connection.close();
+    app = buildApp({
+      logger: quietLogger(),
+      readiness: [],
+      services: {
+        db: fx.db,
+        temporal: temporal.client,
+        trainingTaskQueue: taskQueue,
+        mainTaskQueue: taskQueue,
+      },
+    });
+    const token = (name: string, role: 'admin' | 'approver') =>
+      createToken(fx.db, { projectId: fx.project.id, name, role, createdBy: 'test' }).then((t) => t.token);
+    releaser = await token('releaser', 'admin');
+    approver = await token('second-pair-of-eyes', 'approver');
+    startWorker();
+  }, 180_000);
+
+  afterAll(async () => {
+    for (const worker of workers) {
+      try {
+        process.kill(-worker.pid!, 'SIGTERM');
+      } catch {
+        // already gone (the one a test killed)
+      }
+    }
+    await app?.close();
+    await closeTemporal?.();
+    await fx?.dispose();
+  });
+
+  interface Scenario {
+    name: string;
+    candidateTags?: Record<string, string>;
+    steps: RolloutStep[];
+    intervalSeconds: number;
+    thresholds?: Record<string, number>;
+    /** Runs while the rollout is in progress, e.g. approving a gate or killing the worker. */
+    during?: (rollout: RolloutView) => Promise<void>;
+  }
+
+  /** A model with a champion on an endpoint under steady load, and a rollout of a candidate. */
+  async function playRollout(scenario: Scenario) {
+    const suffix = randomUUID().slice(0, 6);
+    const model = await fx.model(`${scenario.name}-${suffix}`);
+    const champion = await fx.version(model.id, 'a');
+    // The same ONNX model as the champion: any difference the analysis sees is the injected one.
+    const candidate = await fx.version(model.id, 'a', { tags: scenario.candidateTags ?? {} });
+    const endpoint = await fx.endpoint(`${scenario.name}-${suffix}`, model.name, champion.version);
+    // Gateways pick the new endpoint up within a poll; the load starts once this one has.
+    await eventually(
+      async () =>
+        (await predict(baseUrl, endpoint.name, fx.token, { entityId: 'card-1' })).status === 200
+          ? true
+          : undefined,
+      {
+        timeoutMs: 10_000,
+        intervalMs: 100,
+        what: 'the gateway to serve the new endpoint',
+      },
+    );
+    const load = startLoad({
+      baseUrl,
+      endpoint: endpoint.name,
+      token: fx.token,
+      ratePerSecond: 60,
+      entities: 3000,
+      entityPrefix: 'card-',
+      timeoutMs: 5000,
+    });
+    try {
+      await new Promise((r) => setTimeout(r, 1000));
+      const started = await api<RolloutView>('POST', `/endpoints/${endpoint.name}/rollouts`, {
+        requestId: `r-${suffix}`,
+        version: candidate.version,
+        steps: scenario.steps,
+        analysisIntervalSeconds: scenario.intervalSeconds,
+        thresholds: { minRequests: 20, maxLatencyP99Ratio: 4, ...scenario.thresholds },
+      });
+      expect(started.status, JSON.stringify(started.body)).toBe(202);
+      const startedAt = Date.now();
+      await scenario.during?.(started.body);
+      const finished = await eventually(
+        async () => {
+          const { body } = await api<RolloutView>('GET', `/rollouts/${started.body.id}`);
+          return ['running', 'awaiting_approval', 'paused'].includes(body.state) ? undefined : body;
+        },
+        { timeoutMs: 120_000, intervalMs: 200, what: `rollout ${started.body.id} to finish` },
+      );
+      const finishedAt = Date.now();
+      const config = (await api<EndpointConfig>('GET', `/endpoints/${endpoint.name}`)).body;
+      const summary: LoadSummary = await load.stop();
+      return {
+        model,
+        champion,
+        candidate,
+        endpoint,
+        rollout: finished,
+        config,
+        summary,
+        seconds: (finishedAt - startedAt) / 1000,
+      };
+    } finally {
+      await load.stop();
+    }
+  }
+
+  it('takes a good candidate through every step, past a four-eyes gate, to champion, failing no request', async () => {
+    const result = await playRollout({
+      name: 'good',
+      steps: [
+        { weight: 20, bakeSeconds: 4, manualApproval: false },
+        { weight: 50, bakeSeconds: 4, manualApproval: true },
+        { weight: 100, bakeSeconds: 0, manualApproval: false },
+      ],
+      intervalSeconds: 2,
+      during: async (rollout) => {
+        await eventually(
+          async () =>
+            (await api<RolloutView>('GET', `/rollouts/${rollout.id}`)).body.state === 'awaiting_approval' ||
+            undefined,
+          { timeoutMs: 60_000, what: 'the manual gate' },
+        );
+        const self = await api<{ error: { code: string } }>('POST', `/rollouts/${rollout.id}/approve`, {});
+        expect(self.status).toBe(403);
+        expect(self.body.error.code).toBe('forbidden');
+        const other = await api('POST', `/rollouts/${rollout.id}/approve`, {}, approver);
+        expect(other.status).toBe(202);
+      },
+    });
+    expect(result.rollout.state, JSON.stringify(result.rollout.analyses)).toBe('succeeded');
+    expect(result.rollout.analyses.filter((a) => a.verdict === 'passed').length).toBeGreaterThanOrEqual(2);
+    expect(result.rollout.analyses.every((a) => a.verdict !== 'failed')).toBe(true);
+    expect(result.config.champion?.version).toBe(result.candidate.version);
+    expect(result.config.candidate).toBeNull();
+    expect(result.summary.failed).toBe(0);
+    // Both versions really served while traffic moved.
+    expect(Object.keys(result.summary.versions).sort()).toEqual(
+      [String(result.champion.version), String(result.candidate.version)].sort(),
+    );
+    const ctx = { ...fx.ctx };
+    expect((await resolveAlias(ctx, result.model.id, 'champion'))?.id).toBe(result.candidate.id);
+    const [old] = await fx.db.select().from(modelVersions).where(eq(modelVersions.id, result.champion.id));
+    expect(old?.state).toBe('validated');
+
+    // On-call rolls it back by hand: the previous champion takes all traffic again.
+    const rollback = await api<{ kind: string; from: number; to: number }>(
+      'POST',
+      `/endpoints/${result.endpoint.name}/rollback`,
+      { requestId: `rb-${randomUUID()}`, reason: 'complaints from the fraud team' },
+    );
+    expect(rollback.status, JSON.stringify(rollback.body)).toBe(200);
+    expect(rollback.body).toMatchObject({
+      kind: 'champion_restored',
+      from: result.candidate.version,
+      to: result.champion.version,
+    });
+    const after = (await api<EndpointConfig>('GET', `/endpoints/${result.endpoint.name}`)).body;
+    expect(after.champion?.version).toBe(result.champion.version);
+    const [demoted] = await fx.db
+      .select()
+      .from(modelVersions)
+      .where(eq(modelVersions.id, result.candidate.id));
+    expect(demoted?.state).toBe('rolled_back');
+    const alerts = (await api<{ alerts: AlertView[] }>('GET', '/alerts')).body.alerts;
+    expect(alerts.some((a) => a.kind === 'rollback' && a.subject.id === result.endpoint.id)).toBe(true);
+  });
+
+  const faulty = [
+    { name: 'slow', tags: { 'shepherd.fault.latency_ms': '250' }, check: 'latency', ratio: 2 },
+    { name: 'failing', tags: { 'shepherd.fault.error_rate': '0.3' }, check: 'errors', ratio: 4 },
+    {
+      name: 'skewed',
+      tags: { 'shepherd.fault.prediction_shift': '-0.45' },
+      check: 'prediction_shift',
+      ratio: 4,
+    },
+  ] as const;
+
+  it.each(faulty)(
+    'rolls a $name candidate back at its first analysis',
+    async ({ name, tags, check, ratio }) => {
+      const interval = 5;
+      const result = await playRollout({
+        name,
+        candidateTags: tags,
+        steps: [
+          { weight: 20, bakeSeconds: 30, manualApproval: false },
+          { weight: 100, bakeSeconds: 0, manualApproval: false },
+        ],
+        intervalSeconds: interval,
+        thresholds: { maxLatencyP99Ratio: ratio },
+      });
+      expect(result.rollout.state).toBe('rolled_back');
+      expect(result.rollout.analyses).toHaveLength(1);
+      const analysis = result.rollout.analyses[0]!;
+      expect(analysis.verdict).toBe('failed');
+      expect(analysis.checks.filter((c) => c.outcome === 'failed').map((c) => c.name)).toContain(check);
+      expect(result.rollout.reasons.join(' ')).toContain(check);
+      // One analysis interval after the step began, plus the time to act on it.
+      expect(result.seconds).toBeLessThan(interval + 5);
+      expect(result.config.candidate).toBeNull();
+      expect(result.config.champion?.version).toBe(result.champion.version);
+      const [version] = await fx.db
+        .select()
+        .from(modelVersions)
+        .where(eq(modelVersions.id, result.candidate.id));
+      expect(version?.state).toBe('rolled_back');
+      const alerts = (await api<{ alerts: AlertView[] }>('GET', '/alerts?state=firing')).body.alerts;
+      const alert = alerts.find((a) => a.subject.id === result.rollout.id);
+      expect(alert).toMatchObject({
+        kind: 'rollout_failed',
+        severity: 'critical',
+        runbook: 'docs/runbooks/failed-rollout.md',
+      });
+      const audit = await fx.db
+        .select()
+        .from(auditEvents)
+        .where(
+          and(eq(auditEvents.subjectId, result.rollout.id), eq(auditEvents.action, 'rollout.rolled_back')),
+        );
+      expect(audit).toHaveLength(1);
+    },
+  );
+
+  it('survives the worker being killed mid-rollout and ends in exactly one outcome', async () => {
+    const result = await playRollout({
+      name: 'restart',
+      steps: [
+        { weight: 20, bakeSeconds: 8, manualApproval: false },
+        { weight: 100, bakeSeconds: 0, manualApproval: false },
+      ],
+      intervalSeconds: 2,
+      during: async (rollout) => {
+        await eventually(
+          async () =>
+            (await api<RolloutView>('GET', `/rollouts/${rollout.id}`)).body.weight === 20 ? true : undefined,
+          { timeoutMs: 60_000, what: 'the first step' },
+        );
+        const victim = workers.at(-1)!;
+        process.kill(-victim.pid!, 'SIGKILL');
+        await new Promise((r) => setTimeout(r, 1000));
+        startWorker();
+      },
+    });
+    expect(result.rollout.state).toBe('succeeded');
+    expect(result.summary.failed).toBe(0);
+    const outcomes = await fx.db
+      .select()
+      .from(auditEvents)
+      .where(and(eq(auditEvents.subjectKind, 'rollout'), eq(auditEvents.subjectId, result.rollout.id)));
+    const finals = outcomes.filter((e) =>
+      ['rollout.succeeded', 'rollout.rolled_back', 'rollout.aborted', 'rollout.failed'].includes(e.action),
+    );
+    expect(finals.map((e) => e.action)).toEqual(['rollout.succeeded']);
+    const promotions = await fx.db
+      .select()
+      .from(auditEvents)
+      .where(and(eq(auditEvents.subjectId, result.candidate.id), eq(auditEvents.action, 'version.promoted')));
+    expect(promotions).toHaveLength(1);
+  });
+});
