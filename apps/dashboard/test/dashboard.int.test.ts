@@ -53,12 +53,19 @@ describe('dashboard in a browser', { timeout: 120_000 }, () => {
   const events = 120;
   const endpointName = 'fraud-scoring';
   let v1: VersionView;
-  let v2: VersionView;
+  let rejected: VersionView;
+  let candidate: VersionView;
+  let apiUrl: string;
 
-  /** Two versions through the real pipeline: v1 passes and becomes champion, v2 (shuffled labels) fails its gates. */
+  /**
+   * Versions through the real pipeline: v1 passes and becomes champion; then, side by side, one
+   * trained on shuffled labels fails its gates (rejected) and one on fresh data passes (validated,
+   * the rollout's candidate). Which of the two is v2 or v3 depends on which registers first.
+   */
   async function seedModels() {
-    const [good, broken] = await Promise.all([
+    const [good, fresh, broken] = await Promise.all([
       platform.dataset('good', { rows: 3000, seed: 1 }),
+      platform.dataset('fresh', { rows: 3000, seed: 2 }),
       platform.dataset('broken', { rows: 3000, seed: 3, shuffleLabels: true }),
     ]);
     expect(
@@ -75,11 +82,22 @@ describe('dashboard in a browser', { timeout: 120_000 }, () => {
       return platform.waitForTraining(started.body.id, 90_000);
     };
     expect(await train('v1', good, aucGate)).toMatchObject({ state: 'succeeded', version: 1 });
-    expect(await train('v2', broken, beatChampion)).toMatchObject({ state: 'rejected', version: 2 });
+    const [rejectedRun, candidateRun] = await Promise.all([
+      train('broken', broken, beatChampion),
+      train('fresh', fresh, aucGate),
+    ]);
+    expect(rejectedRun.state).toBe('rejected');
+    expect(candidateRun.state).toBe('succeeded');
+    const version = async (number: number | null) =>
+      (await platform.api<VersionView>('GET', `/models/${model}/versions/${number}`)).body;
+    [v1, rejected, candidate] = await Promise.all([
+      version(1),
+      version(rejectedRun.version),
+      version(candidateRun.version),
+    ]);
+    expect(candidate.state).toBe('validated');
     const endpoint = await platform.api('POST', '/endpoints', { name: endpointName, model });
     expect(endpoint.status, JSON.stringify(endpoint.body)).toBe(201);
-    v1 = (await platform.api<VersionView>('GET', `/models/${model}/versions/1`)).body;
-    v2 = (await platform.api<VersionView>('GET', `/models/${model}/versions/2`)).body;
   }
 
   /** A feature view on a fresh topic with `events` valid events and one that goes to the DLQ. */
@@ -158,11 +176,13 @@ describe('dashboard in a browser', { timeout: 120_000 }, () => {
         mlflow: platform.mlflow,
         kafka,
         trainingTaskQueue: platform.taskQueue,
+        // Rollouts and rollbacks run on the platform's test worker too.
+        mainTaskQueue: platform.taskQueue,
       },
     });
     await api.listen({ host: '127.0.0.1', port: 0 });
     const address = api.server.address();
-    const apiUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+    apiUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
     closeApi = async () => {
       await api.close();
       await temporal.connection.close();
@@ -170,6 +190,8 @@ describe('dashboard in a browser', { timeout: 120_000 }, () => {
 
     await Promise.all([seedModels(), seedFeatures(kafka), built]);
 
+    // Pages poll every second, so a rollout's next state shows up quickly.
+    process.env.DASHBOARD_POLL_INTERVAL_MS = '1000';
     const proxy = { '/v1': apiUrl, '/readyz': apiUrl, '/healthz': apiUrl };
     server = await preview({
       root: dashboardDir,
@@ -250,40 +272,43 @@ describe('dashboard in a browser', { timeout: 120_000 }, () => {
     await page.getByRole('link', { name: model }).click();
     const versions = page.getByTestId('versions-table');
     await versions.waitFor();
-    const rows = versions.locator('tbody tr');
-    await poll(() => rows.count()).toBe(2);
-    const rejected = await rows.nth(0).textContent();
-    expect(rejected).toMatch(/v2/);
-    expect(rejected).toMatch(/rejected/);
-    expect(rejected).toMatch(/of \d+ failed/);
+    const row = (version: number) => versions.getByRole('row', { name: new RegExp(`^v${version}\\b`) });
+    await poll(() => versions.locator('tbody tr').count()).toBe(3);
+    const rejectedRow = (await row(rejected.version).textContent()) ?? '';
+    expect(rejectedRow).toMatch(/rejected/);
+    expect(rejectedRow).toMatch(/of \d+ failed/);
     // The rejected version's roc_auc and its change against the champion (a drop).
-    expect(rejected).toContain(v2.metrics.roc_auc!.toFixed(4));
-    expect(rejected).toContain(`−${Math.abs(v2.metrics.roc_auc! - v1.metrics.roc_auc!).toFixed(4)}`);
-    expect(await rows.nth(1).textContent()).toMatch(/v1\s*champion.*production/);
-    await poll(() => page.getByTestId('trainings-table').locator('tbody tr').count()).toBe(2);
+    expect(rejectedRow).toContain(rejected.metrics.roc_auc!.toFixed(4));
+    expect(rejectedRow).toContain(`−${Math.abs(rejected.metrics.roc_auc! - v1.metrics.roc_auc!).toFixed(4)}`);
+    expect(await row(candidate.version).textContent()).toMatch(/challenger.*validated.*passed/);
+    expect(await row(1).textContent()).toMatch(/champion.*production/);
+    await poll(() => page.getByTestId('trainings-table').locator('tbody tr').count()).toBe(3);
     await shoot('model');
   });
 
   it('version: failed gates, metrics against the champion, artifact and links', async () => {
-    await page.getByRole('link', { name: 'v2', exact: true }).first().click();
+    await page
+      .getByRole('link', { name: `v${rejected.version}`, exact: true })
+      .first()
+      .click();
     await page.getByTestId('gates-table').waitFor();
-    const failedGates = v2.evaluation!.gates.filter((gate) => !gate.passed);
+    const failedGates = rejected.evaluation!.gates.filter((gate) => !gate.passed);
     expect(failedGates.length).toBeGreaterThan(0);
     const gateRows = page.getByTestId('gates-table').locator('tbody tr');
-    expect(await gateRows.count()).toBe(v2.evaluation!.gates.length);
+    expect(await gateRows.count()).toBe(rejected.evaluation!.gates.length);
     expect(await page.getByTestId('gates-table').getByText('failed', { exact: true }).count()).toBe(
       failedGates.length,
     );
     expect(await page.getByTestId('failure-reason').textContent()).toContain('roc_auc');
     const metrics = await page.getByTestId('metrics-table').textContent();
     expect(metrics).toContain('Champion (v1)');
-    expect(metrics).toContain(v2.evaluation!.champion!.holdout.roc_auc!.toFixed(4));
-    expect(await page.getByTestId('artifact-sha256').textContent()).toBe(v2.artifactSha256);
-    expect(await page.getByTestId('artifact-uri').textContent()).toBe(v2.artifactUri);
-    expect(await page.getByRole('link', { name: v2.mlflowRunId! }).getAttribute('href')).toBe(
-      `${mlflowUi}/#/runs/${v2.mlflowRunId}`,
+    expect(metrics).toContain(rejected.evaluation!.champion!.holdout.roc_auc!.toFixed(4));
+    expect(await page.getByTestId('artifact-sha256').textContent()).toBe(rejected.artifactSha256);
+    expect(await page.getByTestId('artifact-uri').textContent()).toBe(rejected.artifactUri);
+    expect(await page.getByRole('link', { name: rejected.mlflowRunId! }).getAttribute('href')).toBe(
+      `${mlflowUi}/#/runs/${rejected.mlflowRunId}`,
     );
-    const workflowId = v2.tags['shepherd.workflow_id']!;
+    const workflowId = rejected.tags['shepherd.workflow_id']!;
     expect(await page.getByRole('link', { name: workflowId }).getAttribute('href')).toBe(
       `http://127.0.0.1:8233/namespaces/default/workflows/${encodeURIComponent(workflowId)}`,
     );
@@ -297,13 +322,13 @@ describe('dashboard in a browser', { timeout: 120_000 }, () => {
     await poll(() => graph.locator('.react-flow__node').count()).toBe(3);
     await poll(() => graph.locator('.react-flow__edge').count()).toBe(2);
     const details = page.getByTestId('node-details');
-    expect(await details.locator('h2').textContent()).toContain(`${model} v2`);
+    expect(await details.locator('h2').textContent()).toContain(`${model} v${rejected.version}`);
 
     // Clicking the run selects it: its details link to MLflow, the version is downstream.
     await graph.locator('.react-flow__node', { hasText: 'Run' }).click();
     await poll(() => details.locator('h2').textContent()).toMatch(/^Run:/);
     expect(await details.getByRole('link', { name: /Open the run/ }).getAttribute('href')).toBe(
-      `${mlflowUi}/#/runs/${v2.mlflowRunId}`,
+      `${mlflowUi}/#/runs/${rejected.mlflowRunId}`,
     );
     expect(await details.textContent()).toMatch(/Upstream \/ downstream\s*1 \/ 1 nodes/);
     expect(await graph.locator('.lineage-node.tone-upstream').count()).toBe(1);
@@ -313,9 +338,9 @@ describe('dashboard in a browser', { timeout: 120_000 }, () => {
     // Up to the training set with the keyboard-usable neighbour list, then re-root there.
     await details.getByRole('button', { name: /Training set/ }).click();
     await poll(() => details.locator('h2').textContent()).toMatch(/^Training set:/);
-    expect(await details.textContent()).toContain(`${model} v2`);
+    expect(await details.textContent()).toContain(`${model} v${rejected.version}`);
     await details.getByRole('link', { name: 'Trace lineage from this node' }).click();
-    await poll(() => page.url()).toContain(`#/lineage/training_set/${v2.trainingSetId}`);
+    await poll(() => page.url()).toContain(`#/lineage/training_set/${rejected.trainingSetId}`);
     await poll(() => graph.locator('.react-flow__node').count()).toBe(3);
     expect(await details.locator('h2').textContent()).toMatch(/^Training set:/);
   });
@@ -356,9 +381,73 @@ describe('dashboard in a browser', { timeout: 120_000 }, () => {
     await shoot('slos');
   });
 
-  it('rollouts, drift and alerts answer with data, an empty state, or "not available yet"', async () => {
+  it('rollout: approving the manual gate and rolling back from the UI change the rollout', async () => {
+    // Started by someone else: whoever starts a rollout may not approve it (four eyes).
+    const starter = await platform.api<{ token: string }>('POST', '/tokens', {
+      name: 'release-bot',
+      role: 'approver',
+    });
+    expect(starter.status).toBe(201);
+    const started = await fetch(
+      `${apiUrl}/v1/projects/${platform.projectSlug}/endpoints/${endpointName}/rollouts`,
+      {
+        method: 'POST',
+        headers: { authorization: `Bearer ${starter.body.token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          requestId: `dash-${randomUUID()}`,
+          version: candidate.version,
+          steps: [
+            { weight: 20, bakeSeconds: 0, manualApproval: true },
+            { weight: 50, bakeSeconds: 0, manualApproval: true },
+            { weight: 100, bakeSeconds: 0 },
+          ],
+        }),
+      },
+    );
+    expect(started.status, await started.clone().text()).toBe(202);
+    const rollout = (await started.json()) as { id: string };
+    const state = async () => {
+      const response = await platform.api<{ state: string; step: number; weight: number }>(
+        'GET',
+        `/rollouts/${rollout.id}`,
+      );
+      return response.body;
+    };
+
+    await go('#/rollouts');
+    const link = page.getByTestId('rollouts-table').getByRole('link', { name: new RegExp(endpointName) });
+    await poll(() => page.getByTestId('rollouts-table').textContent()).toContain('awaiting approval');
+    await shoot('rollouts');
+    await link.click();
+    await page.getByTestId('rollout-steps').waitFor();
+
+    // Approve the first gate: traffic moves to 20 % and the rollout waits at the second gate.
+    await page.getByRole('button', { name: 'Approve step' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Approve step' }).click();
+    await poll(state).toMatchObject({ state: 'awaiting_approval', step: 0, weight: 20 });
+    await poll(() => page.locator('main').textContent()).toContain(`candidate v${candidate.version} 20%`);
+    expect(await page.locator('[aria-current="step"]').textContent()).toContain('Step 1: 20%');
+    await shoot('rollout');
+
+    // Roll back, with a reason: the rollout stops and the champion takes all traffic again.
+    await page.getByRole('button', { name: 'Roll back endpoint' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByLabel('Reason').fill('latency looks wrong');
+    await dialog.getByRole('button', { name: 'Roll back' }).click();
+    await poll(async () => (await state()).state).toBe('rolled_back');
+    await poll(() => page.getByRole('heading', { level: 1 }).textContent()).toContain('rolled back');
+    const shown = (await page.locator('main').textContent()) ?? '';
+    expect(shown).toContain('latency looks wrong');
+    expect(shown).toContain('champion v1 100%');
+    const endpoint = await platform.api<{ candidateWeight: number; champion: { version: number } }>(
+      'GET',
+      `/endpoints/${endpointName}`,
+    );
+    expect(endpoint.body).toMatchObject({ candidateWeight: 0, champion: { version: 1 } });
+  });
+
+  it('drift and alerts answer with data, an empty state, or "not available yet"', async () => {
     for (const [hash, name, heading] of [
-      ['#/rollouts', 'rollouts', 'Rollouts'],
       [`#/drift/${endpointName}`, 'drift', `Drift: ${endpointName}`],
       ['#/alerts', 'alerts', 'Alerts'],
     ] as const) {

@@ -1,3 +1,4 @@
+import { activeRolloutStates } from '@shepherd/contracts/serving';
 import type { RolloutAction, RolloutView } from '../api.ts';
 import { useDashboard } from '../context.tsx';
 import { temporalWorkflowUrl } from '../links.ts';
@@ -14,6 +15,17 @@ import {
   formatNumber,
 } from '../ui.tsx';
 import { TrafficSplit } from './serving.tsx';
+
+const active: string[] = [...activeRolloutStates];
+
+/**
+ * The candidate's share now: the rollout's last step while it runs; once it has ended, all traffic
+ * went to the candidate (succeeded) or back to the champion (anything else).
+ */
+export function currentWeight(rollout: RolloutView): number {
+  if (active.includes(rollout.state)) return rollout.weight;
+  return rollout.state === 'succeeded' ? 100 : 0;
+}
 
 export function RolloutsPage() {
   const { api } = useDashboard();
@@ -52,7 +64,7 @@ export function RolloutsPage() {
                       <TrafficSplit
                         champion={rollout.champion?.version}
                         candidate={rollout.candidate.version}
-                        candidateWeight={rollout.weight}
+                        candidateWeight={currentWeight(rollout)}
                         mode={rollout.mode}
                       />
                     </td>
@@ -128,7 +140,6 @@ function StepTimeline({ rollout }: { rollout: RolloutView }) {
   );
 }
 
-const active = ['running', 'awaiting_approval', 'paused'];
 const actions: {
   action: RolloutAction;
   label: string;
@@ -184,7 +195,7 @@ export function RolloutPage({ id }: { id: string }) {
             <TrafficSplit
               champion={r.champion?.version}
               candidate={r.candidate.version}
-              candidateWeight={r.weight}
+              candidateWeight={currentWeight(r)}
               mode={r.mode}
             />
             <div className="actions" data-testid="rollout-actions">
