@@ -111,6 +111,7 @@ export function buildGateway(deps: GatewayAppDeps) {
             log: deps.logCounters(),
             table: deps.table?.(),
             modelsLoaded: deps.modelsLoaded?.() ?? 0,
+            shadowSkipped: deps.predictor?.shadowSkipped ?? 0,
             httpRequests,
           })
         : '';

@@ -22,6 +22,7 @@ export interface MetricsSources {
   log: PredictionLogCounters;
   table: RoutingTable | undefined;
   modelsLoaded: number;
+  shadowSkipped?: number;
   httpRequests: ReadonlyMap<string, number>;
 }
 
@@ -170,6 +171,12 @@ export function renderMetrics(sources: MetricsSources): string {
   const weightHeader = out.splice(out.length - 2, 2);
   out.push(...revisions, ...weightHeader, ...weights);
 
+  family(
+    'shepherd_gateway_shadow_skipped_total',
+    'counter',
+    'Rows not mirrored to a shadow candidate because too many shadow runs were in flight.',
+  );
+  out.push(`shepherd_gateway_shadow_skipped_total ${sources.shadowSkipped ?? 0}`);
   family('shepherd_gateway_models_loaded', 'gauge', 'ONNX sessions loaded and ready.');
   out.push(`shepherd_gateway_models_loaded ${sources.modelsLoaded}`);
   return `${out.join('\n')}\n`;
