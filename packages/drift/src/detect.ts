@@ -815,7 +815,16 @@ function compareReferences(
   current: ColumnsInput,
   rawOptions: DriftOptions,
 ): DatasetDrift {
-  const options = DriftOptionsSchema.parse(rawOptions);
+  const parsed = DriftOptionsSchema.safeParse(rawOptions);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const where = issue?.path.length ? ` at ${issue.path.join('.')}` : '';
+    throw new ShepherdError(
+      'validation_failed',
+      `invalid drift options${where}: ${issue?.message ?? 'unknown'}`,
+    );
+  }
+  const options = parsed.data;
   const names = options.only ?? [...references.keys()];
   if (names.length === 0) throw new ShepherdError('validation_failed', 'no columns to compare');
   for (const name of Object.keys(options.columns ?? {})) {

@@ -143,6 +143,8 @@ describe('default method per column, as Evidently', () => {
       detectDrift(reference, { c: ['a'] }, options);
     expect(run({ method: 'ks' })).toThrow(/does not apply to categorical/);
     expect(run({ columns: { nope: { threshold: 0.1 } } })).toThrow(/unknown column "nope"/);
+    expect(run({ driftShare: 2 })).toThrow(/invalid drift options at driftShare/);
+    expect(run({ method: 'median' as never })).toThrow(ShepherdError);
   });
 });
 
