@@ -54,9 +54,10 @@ describe('canary analysis', () => {
     expect(quick.checks.find((c) => c.name === 'latency')?.value).toBeGreaterThan(2);
 
     // 60 canary requests, three of them (5 %) very slow: the slowest is p99, but p95 is what counts.
-    const canary = side(60, 0, 2, 0.1);
-    canary.latencyCounts[latencyBucketIndex(2)] = 57;
-    canary.latencyCounts[latencyBucketIndex(500)] = 3;
+    const latencyCounts = [...side(60, 0, 2, 0.1).latencyCounts];
+    latencyCounts[latencyBucketIndex(2)] = 57;
+    latencyCounts[latencyBucketIndex(500)] = 3;
+    const canary = { ...side(60, 0, 2, 0.1), latencyCounts };
     const few = analyzeCanary(window, canary, side(3800, 0, 2, 0.1), thresholds);
     expect(few.checks.find((c) => c.name === 'latency')?.detail).toMatch(/^p95/);
     expect(few.checks.find((c) => c.name === 'latency')?.outcome).toBe('passed');
