@@ -43,6 +43,7 @@ export async function servingFixture() {
   const stored = {
     a: await artifacts.put('models/a.onnx', await readFile(fixturePath('classifier_a.onnx'))),
     b: await artifacts.put('models/b.onnx', await readFile(fixturePath('classifier_b.onnx'))),
+    regressor: await artifacts.put('models/regressor.onnx', await readFile(fixturePath('regressor.onnx'))),
   };
   const [set] = await database.db
     .insert(trainingSets)
@@ -107,13 +108,13 @@ export async function servingFixture() {
       }
     },
 
-    async model(name: string) {
-      return createModel(ctx, { name, task: 'binary_classification' });
+    async model(name: string, task: 'binary_classification' | 'regression' = 'binary_classification') {
+      return createModel(ctx, { name, task });
     },
 
     async version(
       modelId: string,
-      which: 'a' | 'b',
+      which: keyof typeof stored,
       options: { tags?: Record<string, string>; sha256?: string } = {},
     ): Promise<ModelVersion> {
       return registerVersion(ctx, {

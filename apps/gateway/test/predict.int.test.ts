@@ -288,6 +288,22 @@ describe('gateway predictions on the real stack', () => {
     expect((await fetch(`${baseUrl}/readyz`)).status).toBe(200);
   });
 
+  it('serves regression models: the predicted value, no label', async () => {
+    const price = await fx.model('price', 'regression');
+    const version = await fx.version(price.id, 'regressor');
+    await fx.endpoint('price', 'price', version.version);
+    await gateway.watcher.poll();
+    const answer = await predict(baseUrl, 'price', fx.token, {
+      rows: [{ entityId: 'card-2' }, { features: { amount: 100, velocity: 1, is_foreign: true } }],
+    });
+    expect(answer.status).toBe(200);
+    const [stored, passed] = predictResponse.parse(answer.body).predictions;
+    // regressor.onnx fits y = 0.5 amount + 3 velocity - 20 is_foreign + 7 exactly (make_fixtures.py).
+    expect(stored).toMatchObject({ label: null, model: 'price', role: 'champion' });
+    expect(stored!.prediction).toBeCloseTo(0.5 * 20 + 3 * 2 + 7, 3);
+    expect(passed!.prediction).toBeCloseTo(0.5 * 100 + 3 - 20 + 7, 3);
+  });
+
   it('refuses to serve a version whose artifact does not match its sha256, and injects faults when tagged', async () => {
     const tampered = await fx.version(fraud.id, 'a', { sha256: 'f'.repeat(64) });
     await fx.endpoint('tampered', 'fraud', tampered.version, false);
