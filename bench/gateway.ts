@@ -7,6 +7,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { createServer, type AddressInfo } from 'node:net';
+import { cpus, loadavg } from 'node:os';
 import { Agent, request } from 'node:http';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
@@ -262,6 +263,7 @@ const benchmark: Benchmark = async ({ quick, log }): Promise<BenchResult> => {
       gateway_p99_ms: round3(gatewayP99),
       gateway_max_ms: round3(worst(gateway, (l) => l.max)),
       gateway_achieved_rps: Math.round(Math.min(...gateway.map((l) => l.achievedRps))),
+      added_p50_ms: round3(Math.max(...gateway.map((l) => l.p50)) - Math.max(...reference.map((l) => l.p50))),
       added_p99_ms: round3(addedP99),
       server_side_requests: server.requests,
       server_side_p50_ms: round3(server.p50Ms ?? NaN),
@@ -270,6 +272,8 @@ const benchmark: Benchmark = async ({ quick, log }): Promise<BenchResult> => {
       online_lookup_p99_ms: round3(online.p99),
       saturated_rps_32_clients: Math.round(saturated.rps),
       errors: errors + saturated.errors,
+      // Runnable processes per core decide the tails on a shared machine more than any code here.
+      load_average_1m_per_core: Math.round((loadavg()[0]! / cpus().length) * 100) / 100,
     };
     log(JSON.stringify(figures));
     return {
