@@ -212,6 +212,15 @@ function bucketed(sorted: Float64Array): BucketedReference {
   return result;
 }
 
+/**
+ * Grid cell of x ≥ lo; one formula for reference values and window values, so cells are monotone in x.
+ * Truncation equals floor here (the argument is non-negative and below 2^22).
+ */
+function cellIndex(x: number, lo: number, scale: number, cells: number): number {
+  const c = ((x - lo) * scale) | 0;
+  return c < cells ? c : cells - 1;
+}
+
 function gridOf(reference: BucketedReference): NonNullable<BucketedReference['grid']> {
   if (reference.grid) return reference.grid;
   const { unique } = reference;
@@ -224,7 +233,7 @@ function gridOf(reference: BucketedReference): NonNullable<BucketedReference['gr
   // Every value goes to cell ⌊(v - lo)·scale⌋; the map is monotone, so a value's bucket lies among the
   // unique values that share its cell (or at the boundary with the cells before it).
   for (let j = 0; j < d; j++) {
-    const c = Math.min(cells - 1, Math.floor((unique[j]! - unique[0]!) * cellScale));
+    const c = cellIndex(unique[j]!, unique[0]!, cellScale, cells);
     if (cellStart[c]! > j) cellStart[c] = j;
     cellEnd[c] = j + 1;
   }
@@ -271,7 +280,7 @@ function compareNumeric(
   const count = new Float64Array(d + 1);
   const equal = new Float64Array(d + 1);
   const partial = new Float64Array(d + 1);
-  const bucketOf = wantWasserstein ? new Int32Array(n) : undefined;
+  const bucketOf = wantWasserstein ? (d < 65535 ? new Uint16Array(n) : new Int32Array(n)) : undefined;
   for (let i = 0; i < n; i++) {
     const x = current[i]!;
     let b: number;
@@ -284,7 +293,7 @@ function compareNumeric(
       if (x === hi) equal[d]!++;
     } else {
       // Bucket b = number of unique values ≤ x, with lo ≤ x < hi, so 1 ≤ b ≤ d - 1.
-      const c = Math.min(cells - 1, Math.floor((x - lo) * cellScale));
+      const c = cellIndex(x, lo, cellScale, cells);
       let l = cellStart[c]!;
       let h = cellEnd[c]!;
       // unique[l - 1] ≤ x always holds (cells before hold smaller values); search [l, h) for the first > x.
@@ -353,7 +362,7 @@ function crossingIntegral(
   size: number,
   count: Float64Array,
   current: Float64Array,
-  bucketOf: Int32Array,
+  bucketOf: Uint16Array | Int32Array,
 ): number {
   const n = current.length;
   const d = unique.length;
