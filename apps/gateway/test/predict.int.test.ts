@@ -30,6 +30,8 @@ describe('gateway predictions on the real stack', () => {
   let v1: { id: string; version: number };
   let v2: { id: string; version: number };
   let endpointId: string;
+  /** Another gateway on the same database: a change must reach every gateway. */
+  let secondUrl: string;
 
   beforeAll(async () => {
     fx = await servingFixture();
@@ -39,6 +41,7 @@ describe('gateway predictions on the real stack', () => {
     v2 = await fx.version(fraud.id, 'b');
     endpointId = (await fx.endpoint('fraud-scoring', 'fraud', v1.version)).id;
     ({ gateway, baseUrl } = await fx.gateway());
+    secondUrl = (await fx.gateway()).baseUrl;
   });
   afterAll(() => fx?.dispose());
 
@@ -149,15 +152,21 @@ describe('gateway predictions on the real stack', () => {
       (id) => trafficBucket(endpointId, id) < 30,
     )!;
     const body = { entityId: probe, features: { amount: 1, velocity: 1, is_foreign: true } };
-    await eventually(
-      async () => {
-        const answer = await predict(baseUrl, 'fraud-scoring', fx.token, body);
-        return predictResponse.parse(answer.body).predictions[0]!.version === v2.version ? true : undefined;
-      },
-      { timeoutMs: 5000, intervalMs: 20, what: 'the candidate serving' },
+    const seenAfterMs = await Promise.all(
+      [baseUrl, secondUrl].map(async (url) => {
+        await eventually(
+          async () => {
+            const answer = await predict(url, 'fraud-scoring', fx.token, body);
+            return predictResponse.parse(answer.body).predictions[0]!.version === v2.version
+              ? true
+              : undefined;
+          },
+          { timeoutMs: 5000, intervalMs: 20, what: 'the candidate serving' },
+        );
+        return performance.now() - changedAt;
+      }),
     );
-    const seenAfterMs = performance.now() - changedAt;
-    expect(seenAfterMs).toBeLessThan(1000);
+    expect(Math.max(...seenAfterMs)).toBeLessThan(1000);
 
     const rows = Array.from({ length: 1000 }, (_, i) => ({
       entityId: `split-${i}`,
