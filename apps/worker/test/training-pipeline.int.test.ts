@@ -6,7 +6,8 @@ import { generateFraudRows } from '@shepherd/datagen/fraud';
 import type { LineageView, ModelView, TrainingRunView, VersionView } from '@shepherd/contracts/registry';
 import { connectTemporal } from '@shepherd/clients/temporal';
 import { experimentName } from '@shepherd/registry/mlflow-mirror';
-import { scratchDir } from '@shepherd/testing/platform';
+import { eventually, scratchDir } from '@shepherd/testing/platform';
+import type { EndpointConfig, RolloutView } from '@shepherd/contracts/serving';
 import { buildProgram } from '../../cli/src/program.ts';
 import { scriptTrainer, startPlatform, type Platform } from './harness.ts';
 
@@ -400,5 +401,44 @@ describe('trainingPipeline on the real stack', { timeout: 600_000 }, () => {
       byWorkflow.set(tag, (byWorkflow.get(tag) ?? 0) + 1);
     }
     expect([...byWorkflow.values()].every((count) => count === 1)).toBe(true);
+  });
+  it('rolls a validated version out on an endpoint with the canary policy; it becomes champion, MLflow follows', async () => {
+    const endpoint = `${model}-scoring`;
+    const created = await platform.api<EndpointConfig>('POST', '/endpoints', { name: endpoint, model });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const before = created.body.champion!.version;
+
+    const run = await train('canary-policy', uris.v2!, {
+      gates: aucGate,
+      policy: {
+        mode: 'canary',
+        canary: {
+          endpoint,
+          steps: [
+            { weight: 50, bakeSeconds: 1 },
+            { weight: 100, bakeSeconds: 0 },
+          ],
+          analysisIntervalSeconds: 1,
+        },
+      },
+    });
+    expect(run.state).toBe('succeeded');
+    const rollouts = await platform.api<{ rollouts: RolloutView[] }>('GET', `/rollouts?endpoint=${endpoint}`);
+    expect(rollouts.body.rollouts).toHaveLength(1);
+    expect(rollouts.body.rollouts[0]!.candidate.version).toBe(run.version);
+    const finished = await eventually(
+      async () => {
+        const { body } = await platform.api<RolloutView>('GET', `/rollouts/${rollouts.body.rollouts[0]!.id}`);
+        return body.state === 'running' ? undefined : body;
+      },
+      { timeoutMs: 60_000, what: 'the canary rollout to finish' },
+    );
+    expect(finished.state).toBe('succeeded');
+    const after = (await platform.api<EndpointConfig>('GET', `/endpoints/${endpoint}`)).body;
+    expect(after.champion?.version).toBe(run.version);
+    expect(after.champion?.version).not.toBe(before);
+    expect(await version(run.version!)).toMatchObject({ state: 'production', aliases: ['champion'] });
+    const champion = await platform.mlflow.getModelVersionByAlias(model, 'champion');
+    expect(champion.run_id).toBe((await version(run.version!)).mlflowRunId);
   });
 });

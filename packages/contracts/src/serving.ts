@@ -1,12 +1,14 @@
 import { z } from 'zod';
-import { slug } from './registry.ts';
 
 /**
  * Serving: endpoints and their traffic split (control plane), predictions (data plane), the
  * statistics gateways report per version, and the canary rollouts that move traffic.
  */
 
-export const endpointName = slug;
+// Same shape as a project slug; not imported from registry.ts, which imports training.ts, which imports this.
+export const endpointName = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, { message: 'must be lowercase letters, digits and -' });
 export const endpointModes = ['canary', 'shadow'] as const;
 export type EndpointMode = (typeof endpointModes)[number];
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { analysisThresholds, endpointName, rolloutStep } from './serving.ts';
 import { modelTask } from './trainer.ts';
 
 const artifactUri = z
@@ -34,15 +35,30 @@ export const gateSpec = z.record(z.string().min(1), metricGate);
 export type MetricGate = z.infer<typeof metricGate>;
 export type GateSpec = z.infer<typeof gateSpec>;
 
-export const promotionPolicy = z.object({
-  /**
-   * manual: a version that passes its gates becomes `challenger` and waits for approval;
-   * auto: it is promoted to champion at once (auto-canary arrives with rollouts).
-   */
-  mode: z.enum(['manual', 'auto']).default('manual'),
-  /** The first version of a model has no champion to beat: promote it when it passes its gates. */
-  promoteFirstVersion: z.boolean().default(true),
-});
+export const promotionPolicy = z
+  .object({
+    /**
+     * manual: a version that passes its gates becomes `challenger` and waits for approval;
+     * auto: it is promoted to champion at once;
+     * canary: it becomes `challenger` and a canary rollout on `canary.endpoint` decides.
+     */
+    mode: z.enum(['manual', 'auto', 'canary']).default('manual'),
+    /** The first version of a model has no champion to beat: promote it when it passes its gates. */
+    promoteFirstVersion: z.boolean().default(true),
+    /** With mode `canary`: where and how to roll the new version out. */
+    canary: z
+      .object({
+        endpoint: endpointName,
+        steps: z.array(rolloutStep).min(1).max(20).optional(),
+        analysisIntervalSeconds: z.number().min(1).max(3600).default(60),
+        thresholds: analysisThresholds.partial().optional(),
+      })
+      .optional(),
+  })
+  .refine((policy) => policy.mode !== 'canary' || policy.canary !== undefined, {
+    message: 'mode canary needs canary.endpoint',
+    path: ['canary'],
+  });
 
 export type PromotionPolicy = z.infer<typeof promotionPolicy>;
 
@@ -151,6 +167,8 @@ export const trainingOutcome = z.object({
   aliases: z.array(z.string()).default([]),
   failedGates: z.array(z.string()).default([]),
   reason: z.string().optional(),
+  /** With the canary policy: the rollout that now decides whether the version becomes champion. */
+  rolloutId: z.string().optional(),
 });
 
 export type TrainingOutcome = z.infer<typeof trainingOutcome>;

@@ -4,7 +4,10 @@ import { isUniqueViolation } from '@shepherd/db/errors';
 import { endpoints, models, modelVersions, rollouts, type Rollout } from '@shepherd/db/schema';
 import {
   activeRolloutStates,
+  analysisThresholds,
+  defaultRolloutSteps,
   type AnalysisResult,
+  type CanaryRolloutInput,
   type AnalysisThresholds,
   type EndpointMode,
   type RolloutState,
@@ -12,6 +15,8 @@ import {
   type RolloutView,
 } from '@shepherd/contracts/serving';
 import { recordAudit } from './audit.ts';
+import type { Endpoint } from '@shepherd/db/schema';
+import { getVersionById } from './versions.ts';
 import type { RegistryContext } from './context.ts';
 
 export interface NewRollout {
@@ -227,3 +232,71 @@ export const activeRolloutCount = async (ctx: RegistryContext, endpointId: strin
     .where(and(eq(rollouts.endpointId, endpointId), inArray(rollouts.state, [...activeRolloutStates])));
   return row?.count ?? 0;
 };
+
+export interface RolloutRequest {
+  endpoint: Endpoint;
+  candidateVersionId: string;
+  requestId: string;
+  workflowId: string;
+  mode?: EndpointMode;
+  steps?: RolloutStep[] | undefined;
+  analysisIntervalSeconds: number;
+  thresholds?: Partial<AnalysisThresholds> | undefined;
+}
+
+/**
+ * Records a rollout and returns what its workflow needs. Shared by the API and the training
+ * pipeline's canary policy, so both refuse the same things: a version of another model, one that
+ * is not `validated`, or the endpoint's own champion.
+ */
+export async function planRollout(
+  ctx: RegistryContext,
+  request: RolloutRequest,
+): Promise<{ rollout: Rollout; input: CanaryRolloutInput }> {
+  const { endpoint } = request;
+  const version = await getVersionById(ctx, request.candidateVersionId);
+  const rollout = await createRollout(ctx, {
+    endpointId: endpoint.id,
+    candidateVersionId: version.id,
+    championVersionId: endpoint.championVersionId,
+    mode: request.mode ?? 'canary',
+    steps: request.steps ?? defaultRolloutSteps,
+    thresholds: analysisThresholds.parse(request.thresholds ?? {}),
+    analysisIntervalSeconds: request.analysisIntervalSeconds,
+    workflowId: request.workflowId,
+    requestId: request.requestId,
+    validate: () => {
+      if (version.modelId !== endpoint.modelId) {
+        throw new ShepherdError('conflict', `endpoint ${endpoint.name} serves another model`);
+      }
+      if (version.state !== 'validated') {
+        throw new ShepherdError(
+          'conflict',
+          `version ${version.version} is ${version.state}; only a validated version can be rolled out`,
+        );
+      }
+      if (endpoint.championVersionId === version.id) {
+        throw new ShepherdError(
+          'conflict',
+          `version ${version.version} already serves endpoint ${endpoint.name}`,
+        );
+      }
+    },
+  });
+  return {
+    rollout,
+    input: {
+      projectId: ctx.projectId,
+      actor: ctx.actor,
+      workflowId: rollout.workflowId,
+      rolloutId: rollout.id,
+      endpointId: endpoint.id,
+      candidateVersionId: rollout.candidateVersionId,
+      championVersionId: rollout.championVersionId,
+      mode: rollout.mode,
+      steps: rollout.steps,
+      thresholds: rollout.thresholds,
+      analysisIntervalSeconds: rollout.analysisIntervalSeconds,
+    },
+  };
+}

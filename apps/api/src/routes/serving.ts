@@ -2,9 +2,7 @@ import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { z } from 'zod';
 import { slug } from '@shepherd/contracts/registry';
 import {
-  analysisThresholds,
   createEndpointBody,
-  defaultRolloutSteps,
   endpointConfig,
   endpointName,
   rollbackBody,
@@ -12,7 +10,6 @@ import {
   rolloutView,
   rolloutWorkflowId,
   startRolloutBody,
-  type CanaryRolloutInput,
   type RollbackInput,
 } from '@shepherd/contracts/serving';
 import { taskQueues } from '@shepherd/contracts/training';
@@ -26,7 +23,7 @@ import {
   getEndpoint,
   listEndpoints,
 } from '@shepherd/registry/endpoints';
-import { createRollout, getRollout, listRollouts, rolloutViews } from '@shepherd/registry/rollouts';
+import { getRollout, listRollouts, planRollout, rolloutViews } from '@shepherd/registry/rollouts';
 import { sloReport, summarizeStats } from '@shepherd/registry/serving-stats';
 import { getVersion } from '@shepherd/registry/versions';
 import { route, type RouteSpec } from '../route.ts';
@@ -218,46 +215,20 @@ export function servingRoutes(deps: RouteDeps): RouteSpec[] {
         const { ctx } = projectContext(deps, principal, request);
         const endpoint = await getEndpoint(ctx, params.endpoint);
         const version = await getVersion(ctx, endpoint.modelId, body.version);
-        const workflowId = rolloutWorkflowId(params.project, body.requestId);
-        const rollout = await createRollout(ctx, {
-          endpointId: endpoint.id,
+        const { rollout, input } = await planRollout(ctx, {
+          endpoint,
           candidateVersionId: version.id,
-          championVersionId: endpoint.championVersionId,
-          mode: body.mode,
-          steps: body.steps ?? defaultRolloutSteps,
-          thresholds: analysisThresholds.parse(body.thresholds ?? {}),
-          analysisIntervalSeconds: body.analysisIntervalSeconds,
-          workflowId,
           requestId: body.requestId,
-          validate: () => {
-            if (version.state !== 'validated') {
-              throw new ShepherdError(
-                'conflict',
-                `version ${version.version} is ${version.state}; only a validated version can be rolled out`,
-              );
-            }
-            if (endpoint.championVersionId === version.id) {
-              throw new ShepherdError('conflict', `version ${version.version} already serves this endpoint`);
-            }
-          },
+          workflowId: rolloutWorkflowId(params.project, body.requestId),
+          mode: body.mode,
+          steps: body.steps,
+          analysisIntervalSeconds: body.analysisIntervalSeconds,
+          thresholds: body.thresholds,
         });
-        const input: CanaryRolloutInput = {
-          projectId: ctx.projectId,
-          actor: ctx.actor,
-          workflowId,
-          rolloutId: rollout.id,
-          endpointId: endpoint.id,
-          candidateVersionId: rollout.candidateVersionId,
-          championVersionId: rollout.championVersionId,
-          mode: rollout.mode,
-          steps: rollout.steps,
-          thresholds: rollout.thresholds,
-          analysisIntervalSeconds: rollout.analysisIntervalSeconds,
-        };
         try {
           await deps.temporal.workflow.start('canaryRollout', {
             taskQueue: mainQueue,
-            workflowId,
+            workflowId: input.workflowId,
             args: [input],
             workflowIdConflictPolicy: 'USE_EXISTING',
             workflowIdReusePolicy: 'REJECT_DUPLICATE',

@@ -103,6 +103,7 @@ export function lifecycleActivities(deps: ActivityDeps) {
 
         if (version.state === 'validating') await transitionVersion(ctx, version.id, 'validated');
         const champion = await resolveAlias(ctx, input.modelId, 'champion');
+        // The canary policy needs a champion to compare with; a first version is promoted as usual.
         const promoteNow =
           champion?.id === version.id ||
           input.policy.mode === 'auto' ||

@@ -2,16 +2,18 @@ import { ShepherdError } from '@shepherd/core/errors';
 import type {
   AnalysisResult,
   AnalysisThresholds,
+  CanaryRolloutInput,
   EndpointMode,
   RolloutState,
+  RolloutStep,
 } from '@shepherd/contracts/serving';
 import { getAliases, promote, resolveAlias } from '@shepherd/registry/aliases';
 import { raiseAlert } from '@shepherd/registry/alerts';
 import { analyzeCanary, failureReasons } from '@shepherd/registry/canary-analysis';
-import { getEndpointById, setTraffic } from '@shepherd/registry/endpoints';
+import { getEndpoint, getEndpointById, setTraffic } from '@shepherd/registry/endpoints';
 import { addEdges } from '@shepherd/registry/lineage';
 import { getModelById } from '@shepherd/registry/models';
-import { listRollouts, recordRolloutProgress } from '@shepherd/registry/rollouts';
+import { listRollouts, planRollout, recordRolloutProgress } from '@shepherd/registry/rollouts';
 import { summarizeStats } from '@shepherd/registry/serving-stats';
 import { getVersionById, transitionVersion } from '@shepherd/registry/versions';
 import { mirrorAliases } from '@shepherd/registry/mlflow-mirror';
@@ -36,6 +38,34 @@ export function rolloutActivities(deps: ActivityDeps) {
   }
 
   return {
+    /**
+     * The training pipeline's canary policy: records a rollout of the new version on the policy's
+     * endpoint (once per pipeline) and returns the input of its workflow.
+     */
+    planCanary: (
+      input: Scope & {
+        versionId: string;
+        endpoint: string;
+        steps?: RolloutStep[] | undefined;
+        analysisIntervalSeconds: number;
+        thresholds?: Partial<AnalysisThresholds> | undefined;
+      },
+    ) =>
+      guarded(async (): Promise<CanaryRolloutInput> => {
+        const ctx = registryContext(deps, input);
+        const requestId = `${input.workflowId}:canary`;
+        const { input: rollout } = await planRollout(ctx, {
+          endpoint: await getEndpoint(ctx, input.endpoint),
+          candidateVersionId: input.versionId,
+          requestId,
+          workflowId: `rollout-${requestId}`,
+          steps: input.steps,
+          analysisIntervalSeconds: input.analysisIntervalSeconds,
+          thresholds: input.thresholds,
+        });
+        return rollout;
+      }),
+
     /** The candidate becomes `canary` and joins the endpoint with no traffic yet. */
     beginRollout: (input: RolloutRef & { mode: EndpointMode }) =>
       guarded(async () => {

@@ -5,7 +5,10 @@ import {
   proxyActivities,
   setHandler,
   CancellationScope,
+  ParentClosePolicy,
+  startChild,
 } from '@temporalio/workflow';
+import { canaryRollout } from './canary-rollout.ts';
 import type { TrainingOutcome, TrainingPipelineInput } from '@shepherd/contracts/training';
 import type { Activities } from '../activities/index.ts';
 
@@ -123,6 +126,30 @@ export async function trainingPipeline(input: TrainingPipelineInput): Promise<Tr
       mlflowRunId,
       ownsMlflowRun,
     });
+    if (
+      input.policy.mode === 'canary' &&
+      input.policy.canary &&
+      outcome.state === 'succeeded' &&
+      !outcome.aliases.includes('champion')
+    ) {
+      await step('starting_rollout');
+      const rollout = await io.planCanary({
+        ...scope,
+        versionId: version.id,
+        endpoint: input.policy.canary.endpoint,
+        steps: input.policy.canary.steps,
+        analysisIntervalSeconds: input.policy.canary.analysisIntervalSeconds,
+        thresholds: input.policy.canary.thresholds,
+      });
+      // The rollout outlives the pipeline: it bakes for as long as its steps say.
+      await startChild(canaryRollout, {
+        workflowId: rollout.workflowId,
+        args: [rollout],
+        parentClosePolicy: ParentClosePolicy.ABANDON,
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      });
+      outcome.rolloutId = rollout.rolloutId;
+    }
     await step('done');
     return outcome;
   } catch (err) {
