@@ -17,6 +17,9 @@ export function consumerGroupId(registered: Pick<RegisteredFeatureView, 'project
   return `shepherd.features.${registered.projectId}.${registered.view.name}.v${registered.view.version}`;
 }
 
+/** Bytes of DLQ messages per produce request: under the broker's 1 MiB default with room for framing. */
+const dlqSendBytes = 512 * 1024;
+
 export interface Rejection {
   message: KafkaMessage;
   code: DlqReasonCode;
@@ -39,6 +42,17 @@ export interface IngestorOptions {
    * crash, the restarted process waits this long for its old self. Default 15 s.
    */
   sessionTimeoutMs?: number;
+  /**
+   * Partitions whose batches are written at the same time, each in its own transaction; default 3.
+   * Writers of one partition are still serialised (by its progress row), and online rows are
+   * written in entity order, so concurrent batches cannot deadlock.
+   */
+  partitionsConsumedConcurrently?: number;
+  /**
+   * How much one fetch brings per partition; default 4 MiB. Bigger batches spread the fixed cost
+   * of a transaction (locks, window history, progress) over more events.
+   */
+  maxBytesPerPartition?: number;
   /** The producer that writes rejects to the DLQ; default one of `kafka`'s own. */
   dlqProducer?: Pick<Producer, 'connect' | 'disconnect' | 'send'>;
 }
@@ -76,6 +90,8 @@ export class FeatureIngestor {
       allowAutoTopicCreation: false,
       sessionTimeout: options.sessionTimeoutMs ?? 15_000,
       heartbeatInterval: 3_000,
+      maxBytesPerPartition: options.maxBytesPerPartition ?? 4 * 1024 * 1024,
+      maxBytes: 3 * (options.maxBytesPerPartition ?? 4 * 1024 * 1024),
     });
     this.producer = options.dlqProducer ?? options.kafka.producer({ allowAutoTopicCreation: false });
     this.validate = createEventValidator(registered.view, {
@@ -113,7 +129,7 @@ export class FeatureIngestor {
     await this.consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: 1,
+      partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 3,
       eachBatch: (payload) => this.handleBatch(payload),
     });
     this.started = true;
@@ -150,18 +166,22 @@ export class FeatureIngestor {
     }
     const lastOffset = batch.messages[batch.messages.length - 1]!.offset;
 
-    if (rejected.length > 0) {
-      // Throws on failure: the batch is then retried from its first offset, never committed past.
-      await this.producer.send({
-        topic: dlqTopic,
-        acks: -1,
-        messages: rejected.map((r) => ({
-          key: batch.topic,
-          value: JSON.stringify(this.dlqMessage(batch.topic, batch.partition, r)),
-          headers: { 'source-topic': batch.topic, reason: r.code },
-        })),
-      });
+    // Throws on failure: the batch is then retried from its first offset, never committed past.
+    // Sent in parts: one produce request of many large rejects would exceed the broker's limit
+    // (all DLQ messages share a key, so they land in one partition's record batch).
+    let part: { key: string; value: string; headers: Record<string, string> }[] = [];
+    let partBytes = 0;
+    for (const r of rejected) {
+      const value = JSON.stringify(this.dlqMessage(batch.topic, batch.partition, r));
+      if (part.length > 0 && partBytes + value.length > dlqSendBytes) {
+        await this.producer.send({ topic: dlqTopic, acks: -1, messages: part });
+        part = [];
+        partBytes = 0;
+      }
+      part.push({ key: batch.topic, value, headers: { 'source-topic': batch.topic, reason: r.code } });
+      partBytes += value.length;
     }
+    if (part.length > 0) await this.producer.send({ topic: dlqTopic, acks: -1, messages: part });
 
     const written = await writeBatch(this.options.db, this.options.registered, {
       topic: batch.topic,
