@@ -13,6 +13,12 @@ step() { printf '\n==> %s\n' "$*"; }
 step "installing npm dependencies"
 npm ci --no-audit --no-fund --loglevel=error
 
+# The dashboard's browser tests drive Debian's Chromium (playwright's own browsers cannot be downloaded here).
+if ! command -v chromium >/dev/null 2>&1; then
+  step "installing Chromium for the dashboard's browser tests"
+  if [ "$(id -u)" = 0 ]; then apt-get install -y -q chromium >/dev/null; else sudo apt-get install -y -q chromium >/dev/null; fi
+fi
+
 step "starting the local stack (first run installs PostgreSQL, Kafka, MinIO, Temporal, MLflow)"
 started_stack=0
 if ! npm run --silent stack -- status >/dev/null 2>&1; then started_stack=1; fi
@@ -25,9 +31,10 @@ stop_stack() {
 }
 trap stop_stack EXIT
 
-step "lint and formatting"
+step "lint and formatting (TypeScript, Terraform)"
 npm run --silent lint
 npm run --silent format:check
+bash infra/terraform/check.sh
 
 step "typecheck"
 npm run --silent typecheck

@@ -15,6 +15,7 @@ import { featureRoutes } from './routes/features.ts';
 import { modelRoutes } from './routes/models.ts';
 import { tokenRoutes } from './routes/tokens.ts';
 import { trainingRoutes } from './routes/trainings.ts';
+import { apiMetrics } from './metrics.ts';
 
 export interface ApiDeps {
   logger: Logger;
@@ -54,6 +55,16 @@ export function buildApp(deps: ApiDeps) {
   });
 
   app.get('/healthz', async () => ({ status: 'ok' }));
+
+  const metrics = apiMetrics(deps.services);
+  app.addHook('onResponse', async (request, reply) => {
+    // The route's pattern, not the URL: one series per route, whatever ids callers send.
+    const route = request.routeOptions.url ?? 'unmatched';
+    metrics.observe(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
+  });
+  app.get('/metrics', async (_request, reply) =>
+    reply.type('text/plain; version=0.0.4').send(await metrics.render()),
+  );
 
   app.get('/readyz', async (_request, reply) => {
     const checks = await runChecks(deps.readiness);

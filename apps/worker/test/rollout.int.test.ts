@@ -340,4 +340,18 @@ describe('canary rollouts on the real stack', { timeout: 300_000 }, () => {
       .where(and(eq(auditEvents.subjectId, result.candidate.id), eq(auditEvents.action, 'version.promoted')));
     expect(promotions).toHaveLength(1);
   });
+  it('exposes Prometheus metrics on the API: requests per route, open alerts from the rollbacks above', async () => {
+    const response = await app.inject({ method: 'GET', url: '/metrics' });
+    expect(response.statusCode).toBe(200);
+    expect(response.headers['content-type']).toMatch(/^text\/plain/);
+    expect(response.body).toMatch(
+      /shepherd_api_requests_total\{method="POST",route="\/v1\/projects\/:project\/endpoints\/:endpoint\/rollouts",status="202"\} \d+/,
+    );
+    const critical = response.body.match(
+      new RegExp(
+        `shepherd_alerts_open\\{project="${fx.project.slug}",state="firing",severity="critical"\\} (\\d+)`,
+      ),
+    );
+    expect(Number(critical?.[1])).toBeGreaterThanOrEqual(3);
+  });
 });
