@@ -7,3 +7,4 @@ export * from './schema/auth.ts';
 export * from './schema/features.ts';
 export * from './schema/serving.ts';
 export * from './schema/alerts.ts';
+export * from './schema/drift.ts';
