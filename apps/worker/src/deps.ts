@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { createArtifactStore } from '@shepherd/artifacts/store';
+import { createKafka } from '@shepherd/clients/kafka';
 import type { Logger } from '@shepherd/core/logger';
 import { createDb, type DbHandle } from '@shepherd/db/client';
 import { migrate } from '@shepherd/db/migrate';
@@ -32,6 +33,7 @@ export async function buildActivityDeps(
     trainers: trainerRegistry(env),
     workDir: resolve(env.WORK_DIR),
     logger,
+    kafka: createKafka({ brokers: env.KAFKA_BROKERS, clientId: 'shepherd-worker' }),
   };
   return { deps, database };
 }

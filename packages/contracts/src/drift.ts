@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { alertSeverities } from './alerts.ts';
-import { analysisThresholds, endpointName, predictionsTopic, rolloutStep } from './serving.ts';
+import { analysisThresholds, predictionsTopic, rolloutStep } from './serving.ts';
 
 /**
  * Drift monitoring of an endpoint: what the `driftMonitor` workflow watches, how it decides, what it
@@ -114,6 +114,12 @@ export const driftMonitorConfig = z.strictObject({
     .min(0)
     .max(30 * 86_400)
     .default(3600),
+  /** Predictions are kept this long for delayed labels to join (and at least the baseline windows). */
+  keepPredictionsSeconds: z
+    .number()
+    .min(0)
+    .max(30 * 86_400)
+    .default(86_400),
   /** Continue-as-new after this many windows, so the workflow's history stays bounded. */
   windowsPerRun: z.number().int().min(1).max(10_000).default(100),
   /** Where predictions are read (the gateways' log); tests use a topic of their own. */
@@ -126,7 +132,15 @@ export const driftMonitorConfig = z.strictObject({
     .string()
     .regex(/^[A-Za-z0-9._-]{1,249}$/)
     .optional(),
+  /**
+   * Default: p-value tests whatever the reference size (KS for numbers, the two-sample chi² for
+   * categories), Benjamini-Hochberg across features and a minimum effect. Evidently's choice for
+   * large references (Wasserstein ≥ 0.1) reads sampling noise of windows of a few hundred rows as
+   * drift (docs/drift.md has the measurement); pass `{}` to get Evidently's defaults back.
+   */
   detection: driftDetectionOptions.default({
+    numericMethod: 'ks',
+    categoricalMethod: 'chi2_contingency',
     multipleTesting: 'benjamini-hochberg',
     minEffect: 'recommended',
   }),
@@ -300,6 +314,8 @@ export interface DriftMonitorInput {
   monitorId: string;
   endpointId: string;
   config: DriftMonitorConfig;
+  /** Where auto-retrain's training pipeline runs (default the training queue). */
+  trainingTaskQueue?: string;
   /** Carried over continue-as-new. */
   carry?: DriftMonitorCarry;
 }
@@ -313,8 +329,9 @@ export interface DriftMonitorCarry {
   streaks: Record<string, number>;
 }
 
-export const driftMonitorWorkflowId = (projectId: string, endpointId: string) =>
-  `drift-monitor-${projectId}-${endpointId}`;
+/** A new id per start, so a monitor restarted right after a stop never meets its previous run. */
+export const driftMonitorWorkflowId = (endpointId: string, startedAtMs: number) =>
+  `drift-monitor-${endpointId}-${startedAtMs.toString(36)}`;
 
 /** GET …/endpoints/{e}/drift: reports over time, oldest first; `feature` keeps one feature's verdicts. */
 export const driftReportsQuery = z.object({

@@ -145,6 +145,21 @@ export async function resolveByDedupKey(ctx: RegistryContext, dedupKey: string):
   return open ? moveAlert(ctx, open.id, 'resolved', 'signal cleared') : undefined;
 }
 
+/** Adds to an alert's details (e.g. the remedy a policy or a person started), keeping what is there. */
+export async function annotateAlert(
+  ctx: RegistryContext,
+  id: string,
+  details: Record<string, unknown>,
+): Promise<Alert> {
+  const [row] = await ctx.db
+    .update(alerts)
+    .set({ details: sql`${alerts.details} || ${JSON.stringify(details)}::jsonb` })
+    .where(and(eq(alerts.projectId, ctx.projectId), eq(alerts.id, id)))
+    .returning();
+  if (!row) throw new ShepherdError('not_found', `alert ${id} does not exist`);
+  return row;
+}
+
 export async function getAlert(ctx: RegistryContext, id: string): Promise<Alert> {
   const [row] = await ctx.db
     .select()

@@ -1,5 +1,6 @@
 import type { ArtifactStore } from '@shepherd/artifacts/types';
 import type { Logger } from '@shepherd/core/logger';
+import type { Kafka } from 'kafkajs';
 import type { Database } from '@shepherd/db/client';
 import type { MlflowClient } from '@shepherd/mlflow/client';
 import type { RegistryContext } from '@shepherd/registry/context';
@@ -15,6 +16,8 @@ export interface ActivityDeps {
   /** Scratch space for training runs. */
   workDir: string;
   logger: Logger;
+  /** Drift monitors read the prediction log and label topics; without it they cannot start. */
+  kafka?: Kafka | undefined;
   workerIdentity?: string;
 }
 

@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import type { ActivityDeps } from './deps.ts';
+import { driftActivities } from './drift.ts';
 import { evaluateActivities } from './evaluate.ts';
 import { importActivities } from './import.ts';
 import { lifecycleActivities } from './lifecycle.ts';
@@ -22,6 +23,7 @@ export function createActivities(deps: ActivityDeps) {
     ...evaluateActivities(deps),
     ...lifecycleActivities(deps),
     ...rolloutActivities(deps),
+    ...driftActivities(deps),
   };
 }
 

@@ -2,3 +2,4 @@
 export * from './ping.ts';
 export * from './training-pipeline.ts';
 export * from './canary-rollout.ts';
+export * from './drift-monitor.ts';

@@ -103,6 +103,13 @@ export async function trainingPipeline(input: TrainingPipelineInput): Promise<Tr
       description: input.description,
     });
     status.versionId = version.id;
+    // The drift monitor's reference: the train split's features and the model's holdout outputs.
+    await evaluation.buildReferenceProfile({
+      ...scope,
+      versionId: version.id,
+      trainingSetId: trainingSet.id,
+      modelTask: input.modelTask,
+    });
 
     await step('evaluating');
     const report = await evaluation.evaluateCandidate({
