@@ -11,6 +11,7 @@ import type { RouteDeps } from './routes/context.ts';
 import { servingRoutes } from './routes/serving.ts';
 import { alertRoutes } from './routes/alerts.ts';
 import { auditRoutes } from './routes/audit.ts';
+import { driftRoutes } from './routes/drift.ts';
 import { featureRoutes } from './routes/features.ts';
 import { modelRoutes } from './routes/models.ts';
 import { tokenRoutes } from './routes/tokens.ts';
@@ -36,6 +37,7 @@ export function apiRoutes(services: RouteDeps): RouteSpec[] {
     ...auditRoutes(services),
     ...servingRoutes(services),
     ...alertRoutes(services),
+    ...driftRoutes(services),
   ];
 }
 

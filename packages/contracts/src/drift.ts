@@ -227,22 +227,38 @@ export type DriftReportView = z.infer<typeof driftReportView>;
 export const webhookKinds = ['slack', 'pagerduty', 'generic'] as const;
 export type WebhookKind = (typeof webhookKinds)[number];
 
-export const createWebhookBody = z
-  .strictObject({
-    name: z
-      .string()
-      .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, { message: 'must be lowercase letters, digits and -' }),
-    kind: z.enum(webhookKinds),
-    url: z.url({ protocol: /^https?$/ }).max(2000),
-    /** PagerDuty Events v2 integration key; required for `pagerduty`. */
-    routingKey: z.string().min(1).max(200).optional(),
-    /** Alerts below this severity are not sent. */
-    minSeverity: z.enum(alertSeverities).default('warning'),
-  })
-  .refine((body) => body.kind !== 'pagerduty' || body.routingKey !== undefined, {
-    message: 'a pagerduty webhook needs routingKey',
-    path: ['routingKey'],
-  });
+/**
+ * http(s) URLs that every WHATWG URL parser takes: a dotted-quad IPv4 address or DNS labels that
+ * start with a letter (a numeric last label would be read as an IPv4 number), a port up to 65535,
+ * then an unreserved-character path and query. Stated as a pattern, so the OpenAPI document says
+ * exactly what is accepted.
+ */
+const octet = '(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])';
+const label = '[A-Za-z]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?';
+const port = '(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3})';
+export const webhookUrl = z
+  .string()
+  .max(2000)
+  .regex(
+    new RegExp(
+      `^https?://((${octet}\\.){3}${octet}|${label}(\\.${label})*)(:${port})?(/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*)?(\\?[A-Za-z0-9._~!$&'()*+,;=:@%/?-]*)?$`,
+    ),
+    { message: 'must be an http(s) URL' },
+  );
+
+const webhookFields = {
+  name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, { message: 'must be lowercase letters, digits and -' }),
+  url: webhookUrl,
+  /** Alerts below this severity are not sent. */
+  minSeverity: z.enum(alertSeverities).default('warning'),
+};
+
+export const createWebhookBody = z.discriminatedUnion('kind', [
+  z.strictObject({ ...webhookFields, kind: z.literal('slack') }),
+  z.strictObject({ ...webhookFields, kind: z.literal('generic') }),
+  /** PagerDuty Events v2: the URL is the events endpoint (https://events.pagerduty.com/v2/enqueue). */
+  z.strictObject({ ...webhookFields, kind: z.literal('pagerduty'), routingKey: z.string().min(1).max(200) }),
+]);
 export type CreateWebhookBody = z.infer<typeof createWebhookBody>;
 
 export const webhookView = z.object({

@@ -27,7 +27,9 @@ import {
   models,
   modelVersions,
   projects,
+  rollouts,
   trainingRuns,
+  type Alert,
   type DriftMonitor,
   type DriftReport,
   type Endpoint,
@@ -883,4 +885,58 @@ async function versionNumber(ctx: RegistryContext, versionId: string): Promise<n
     .from(modelVersions)
     .where(and(eq(modelVersions.projectId, ctx.projectId), eq(modelVersions.id, versionId)));
   return row?.version ?? versionId;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Remedies on an alert (on-call's one action).
+
+/** The endpoint an alert is about: its subject, a rollout's endpoint, or the endpoint its details name. */
+export async function endpointOfAlert(ctx: RegistryContext, alert: Alert): Promise<Endpoint> {
+  let endpointId: string | undefined;
+  if (alert.subjectKind === 'deployment') endpointId = alert.subjectId;
+  else if (alert.subjectKind === 'rollout') {
+    const [rollout] = await ctx.db
+      .select({ endpointId: rollouts.endpointId })
+      .from(rollouts)
+      .where(and(eq(rollouts.projectId, ctx.projectId), eq(rollouts.id, alert.subjectId)));
+    endpointId = rollout?.endpointId;
+  }
+  const conditions = [eq(endpoints.projectId, ctx.projectId)];
+  const named = alert.details['endpoint'];
+  if (endpointId) conditions.push(eq(endpoints.id, endpointId));
+  else if (typeof named === 'string') conditions.push(eq(endpoints.name, named));
+  else throw new ShepherdError('conflict', `alert ${alert.id} is not about an endpoint`);
+  const [endpoint] = await ctx.db
+    .select()
+    .from(endpoints)
+    .where(and(...conditions));
+  if (!endpoint) throw new ShepherdError('conflict', `the endpoint of alert ${alert.id} no longer exists`);
+  return endpoint;
+}
+
+/**
+ * What a rollback of the endpoint would do, checked before starting one: stop the rollout in
+ * progress, or restore the champion before the current one. Nothing to roll back to is a conflict.
+ */
+export async function planEndpointRollback(
+  ctx: RegistryContext,
+  endpoint: Endpoint,
+): Promise<{ activeRolloutWorkflowId: string | null }> {
+  const list = await ctx.db
+    .select()
+    .from(rollouts)
+    .where(and(eq(rollouts.projectId, ctx.projectId), eq(rollouts.endpointId, endpoint.id)))
+    .orderBy(desc(rollouts.createdAt));
+  const active = list.find((rollout) => ['running', 'awaiting_approval', 'paused'].includes(rollout.state));
+  if (active) return { activeRolloutWorkflowId: active.workflowId };
+  const previous = list.find(
+    (rollout) =>
+      rollout.state === 'succeeded' &&
+      rollout.candidateVersionId === endpoint.championVersionId &&
+      rollout.championVersionId !== null,
+  );
+  if (!endpoint.championVersionId || !previous) {
+    throw new ShepherdError('conflict', `endpoint ${endpoint.name} has no earlier champion to roll back to`);
+  }
+  return { activeRolloutWorkflowId: null };
 }

@@ -35,7 +35,7 @@ export async function createWebhook(
           name: body.name,
           kind: body.kind,
           url: body.url,
-          routingKey: body.routingKey ?? null,
+          routingKey: body.kind === 'pagerduty' ? body.routingKey : null,
           minSeverity: body.minSeverity,
           createdBy: ctx.actor,
         })
