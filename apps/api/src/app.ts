@@ -16,6 +16,8 @@ import { featureRoutes } from './routes/features.ts';
 import { modelRoutes } from './routes/models.ts';
 import { tokenRoutes } from './routes/tokens.ts';
 import { trainingRoutes } from './routes/trainings.ts';
+import { whoamiRoutes } from './routes/whoami.ts';
+import { registerEventRoutes } from './routes/events.ts';
 import { apiMetrics } from './metrics.ts';
 
 export interface ApiDeps {
@@ -37,6 +39,7 @@ export function apiRoutes(services: RouteDeps): RouteSpec[] {
     ...auditRoutes(services),
     ...servingRoutes(services),
     ...alertRoutes(services),
+    ...whoamiRoutes(),
     ...driftRoutes(services),
   ];
 }
@@ -85,6 +88,7 @@ export function buildApp(deps: ApiDeps) {
     );
     const document = openApiDocument(routes);
     app.get('/v1/openapi.json', async () => document);
+    registerEventRoutes(app, deps.services);
   }
 
   return app;
