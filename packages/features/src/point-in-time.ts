@@ -607,6 +607,9 @@ export function writeParquet(columns: OutputColumn[]): Uint8Array {
   const buffer = parquetWriteBuffer({
     columnData: columns.map((c) => ({ name: c.name, type: c.type, data: c.data, nullable: true })),
     rowGroupSize: 100_000,
+    // Page and chunk min/max serve predicate pushdown; a training set is read whole, and leaving
+    // them out makes writing about a third faster.
+    statistics: false,
   });
   return new Uint8Array(buffer);
 }
