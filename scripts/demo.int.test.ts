@@ -35,11 +35,19 @@ describe('the README demo command', () => {
 
       const result = JSON.parse(readFileSync(resultFile, 'utf8')) as ScenarioResult;
       expect(result.versions.map(({ version, state, aliases }) => ({ version, state, aliases }))).toEqual([
+        { version: 4, state: 'rolled_back', aliases: [] },
         { version: 3, state: 'rejected', aliases: [] },
         { version: 2, state: 'production', aliases: ['champion'] },
         { version: 1, state: 'archived', aliases: [] },
       ]);
       expect(result.champion).toBe(2);
+      // v4 rolled out under live traffic with features from the online store, then on-call rolled back.
+      expect(result.serving.rollout).toMatchObject({ version: 4, state: 'succeeded' });
+      expect(result.serving.rollout.passed).toBeGreaterThan(0);
+      expect(Object.keys(result.serving.predictions).sort()).toEqual(['2', '4']);
+      expect(result.serving.failedPredictions).toBe(0);
+      expect(result.serving.championAfterRollback).toBe(2);
+      expect(result.serving.rollbackAlert).not.toBeNull();
       // The platform's processes are gone: their ports answer no more.
       for (const url of ['http://127.0.0.1:8080/healthz', 'http://127.0.0.1:8081/healthz']) {
         await expect(fetch(url, { signal: AbortSignal.timeout(2000) })).rejects.toThrow();

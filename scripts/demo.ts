@@ -179,6 +179,7 @@ async function main(): Promise<void> {
     log,
     env: { ...localStackEnv(), SHEPHERD_PAYLOAD_KEYS: payloadKeys },
     apiUrl: urls.api,
+    gatewayUrl: urls.gateway,
     token: adminToken,
     links: {
       mlflow: `http://${mlflow.host}:${mlflow.port}`,

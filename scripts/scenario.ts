@@ -7,12 +7,15 @@ import { dataConverterFor } from '@shepherd/clients/codec';
 import { connectTemporal } from '@shepherd/clients/temporal';
 import type { ModelView, TrainingRunView, VersionView } from '@shepherd/contracts/registry';
 import { writeCsv } from '@shepherd/datagen/csv';
-import { generateFraudRows, type FraudDataOptions } from '@shepherd/datagen/fraud';
+import { fraudFeatureNames, generateFraudRows, type FraudDataOptions } from '@shepherd/datagen/fraud';
 import { createKafka } from '@shepherd/clients/kafka';
 import type { OnlineFeaturesResponse } from '@shepherd/contracts/features';
 import { cardTransactionEvent } from '@shepherd/features/card-events';
 import { featureEventMessage } from '@shepherd/features/produce';
-import { cardTransactionsV1 } from '@shepherd/features/views';
+import { cardTransactionsV1, cardTransactionsV2 } from '@shepherd/features/views';
+import type { AlertView } from '@shepherd/contracts/alerts';
+import type { EndpointConfig, PredictionResult, RolloutView } from '@shepherd/contracts/serving';
+import { startLoad } from '../apps/gateway/src/load.ts';
 import { ApiClient } from '../apps/cli/src/api-client.ts';
 import { ping } from '../apps/worker/src/workflows/ping.ts';
 
@@ -20,6 +23,7 @@ export interface ScenarioContext {
   log: (message: string) => void;
   env: Record<string, string>;
   apiUrl: string;
+  gatewayUrl: string;
   /** An admin token of the default project. */
   token: string;
   links: { mlflow: string; temporal: string };
@@ -31,6 +35,17 @@ export interface ScenarioResult {
   model: string;
   champion: number;
   versions: { version: number; state: string; aliases: string[]; rocAuc: number | undefined }[];
+  serving: {
+    endpoint: string;
+    /** The canary rollout of the version trained with the canary policy. */
+    rollout: { version: number; state: string; analyses: number; passed: number };
+    /** Predictions the gateway answered during the rollout, by version, and how many failed. */
+    predictions: Record<string, number>;
+    failedPredictions: number;
+    /** After on-call's manual rollback: the champion the endpoint serves, and the alert raised. */
+    championAfterRollback: number;
+    rollbackAlert: string | null;
+  };
 }
 
 /**
@@ -49,7 +64,7 @@ export async function playScenario(ctx: ScenarioContext): Promise<ScenarioResult
     .toLowerCase();
   const model = `card-fraud-${stamp}`;
   const api = new ApiClient(ctx.apiUrl, 'default', ctx.token);
-  await streamTransactions(ctx, api);
+  const cards = await streamTransactions(ctx, api);
   await api.call<ModelView>('POST', '/models', { name: model, description: 'Card-transaction fraud (demo)' });
   log(`act 1: model ${model} created`);
 
@@ -68,6 +83,7 @@ export async function playScenario(ctx: ScenarioContext): Promise<ScenarioResult
     v1: await upload('january', { rows: Math.round(20_000 * scale), seed: 1 }),
     v2: await upload('january-march', { rows: Math.round(80_000 * scale), seed: 2 }),
     broken: await upload('mislabelled', { rows: Math.round(20_000 * scale), seed: 3, shuffleLabels: true }),
+    v4: await upload('january-april', { rows: Math.round(100_000 * scale), seed: 4 }),
     // Large enough that a real improvement is not lost in the noise of a few hundred frauds.
     golden: await upload('golden', { rows: 40_000, seed: 99 }),
   };
@@ -75,13 +91,14 @@ export async function playScenario(ctx: ScenarioContext): Promise<ScenarioResult
   await rm(dir, { recursive: true, force: true });
 
   const gates = { roc_auc: { threshold: 0.8, minAbsoluteChange: 0, greaterIsBetter: true } };
-  const train = async (label: string, uri: string) => {
+  const train = async (label: string, uri: string, extra: Record<string, unknown> = {}) => {
     const run = await api.call<TrainingRunView>('POST', `/models/${model}/trainings`, {
       requestId: `${stamp}-${label}`,
       trainer: { name: 'reference-sklearn', params: {} },
       data: { uri },
       goldenSetUri: data.golden,
       gates,
+      ...extra,
     });
     log(`  training ${label}: workflow ${ctx.links.temporal}/namespaces/default/workflows/${run.workflowId}`);
     let current = run;
@@ -105,6 +122,9 @@ export async function playScenario(ctx: ScenarioContext): Promise<ScenarioResult
   log('act 5: a model trained on mislabelled data is rejected by its gates');
   await train('broken', data.broken);
 
+  if (v1.state !== 'succeeded') throw new Error(`v1 did not succeed: ${v1.failureReason ?? v1.state}`);
+  const serving = await serveAndRollOut(ctx, api, { model, stamp, cards, train, data: data.v4 });
+
   const { versions } = await api.call<{ versions: VersionView[] }>('GET', `/models/${model}/versions`);
   const champion = versions.find((version) => version.aliases.includes('champion'));
   for (const version of [...versions].reverse()) {
@@ -113,8 +133,8 @@ export async function playScenario(ctx: ScenarioContext): Promise<ScenarioResult
         `holdout roc_auc ${version.metrics.roc_auc?.toFixed(3) ?? '-'}, MLflow run ${version.mlflowRunId ?? '-'}`,
     );
   }
-  if (v1.state !== 'succeeded') throw new Error(`v1 did not succeed: ${v1.failureReason ?? v1.state}`);
   return {
+    serving,
     model,
     champion: champion?.version ?? 0,
     versions: versions.map((version) => ({
@@ -130,9 +150,9 @@ export async function playScenario(ctx: ScenarioContext): Promise<ScenarioResult
  * Card transactions stream into Kafka; the ingestion process writes them to the offline and online
  * stores. Waits until the online store has the last transaction of a card, and shows its features.
  */
-async function streamTransactions(ctx: ScenarioContext, api: ApiClient): Promise<void> {
+async function streamTransactions(ctx: ScenarioContext, api: ApiClient): Promise<string[]> {
   const { log, env } = ctx;
-  const rows = [
+  const generated = [
     ...generateFraudRows({
       rows: ctx.fast ? 5_000 : 20_000,
       seed: Date.now() % 100_000,
@@ -140,6 +160,13 @@ async function streamTransactions(ctx: ScenarioContext, api: ApiClient): Promise
       days: 7,
     }),
   ];
+  // The simulated week ends now, so the last transaction is the newest the store has seen (even
+  // after earlier demo runs) and freshness reads as it would in production.
+  const shiftMs = Date.now() - Date.parse(generated[generated.length - 1]!.event_time);
+  const rows = generated.map((row) => ({
+    ...row,
+    event_time: new Date(Date.parse(row.event_time) + shiftMs).toISOString(),
+  }));
   const kafka = createKafka({
     brokers: (env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(','),
     clientId: 'shepherd-demo',
@@ -171,10 +198,10 @@ async function streamTransactions(ctx: ScenarioContext, api: ApiClient): Promise
     if (vector?.found && vector.values.transaction_id === last.transaction_id) {
       const { values, aggregates } = vector;
       log(
-        `  online store, ${last.card_id}: amount ${String(values.amount)}, ${String(aggregates.txn_count_24h)} ` +
+        `  online store, ${last.card_id}: amount ${String(values.amount)}, ${String(values.txn_count_24h ?? aggregates.txn_count_24h)} ` +
           `transactions in 24h (avg ${Number(aggregates.amount_avg_24h).toFixed(2)}), ${vector.ageSeconds}s old`,
       );
-      return;
+      return [...new Set(rows.map((row) => row.card_id))];
     }
     if (Date.now() > deadline)
       throw new Error('the feature store did not ingest the streamed transactions within 2 minutes');
@@ -200,5 +227,150 @@ async function pingWorker({ log, env }: ScenarioContext): Promise<void> {
     log(`worker ${result.worker} is polling`);
   } finally {
     await connection.close();
+  }
+}
+
+/**
+ * Acts 6–8: the champion serves live predictions through the gateway, with features from the
+ * online store; a version trained with the canary policy rolls out step by step under that traffic
+ * and becomes champion; then on-call rolls back by hand and the previous champion returns.
+ */
+async function serveAndRollOut(
+  ctx: ScenarioContext,
+  api: ApiClient,
+  options: {
+    model: string;
+    stamp: string;
+    cards: string[];
+    data: string;
+    train: (label: string, uri: string, extra?: Record<string, unknown>) => Promise<TrainingRunView>;
+  },
+): Promise<ScenarioResult['serving']> {
+  const { log } = ctx;
+  const endpoint = options.model;
+  const created = await api.call<EndpointConfig>('POST', '/endpoints', {
+    name: endpoint,
+    model: options.model,
+    featureView: { name: cardTransactionsV2.name },
+  });
+  log(
+    `act 6: endpoint ${endpoint} serves v${created.champion?.version} through the gateway (${ctx.gatewayUrl})`,
+  );
+  const first = await eventuallyServed(ctx, endpoint, options.cards[0]!);
+  log(
+    `  ${options.cards[0]}: fraud probability ${first.prediction.toFixed(4)} from v${first.version} ` +
+      `(features from the online store, prediction ${first.predictionId})`,
+  );
+
+  // Live traffic: new transactions scored as a payment system would, the transaction's own
+  // features in the request. Keyed by transaction, so the canary gets a random share of them.
+  const live = [
+    ...generateFraudRows({ rows: 4000, seed: 7, start: new Date(Date.now() - 86_400_000), days: 1 }),
+  ];
+  const load = startLoad({
+    baseUrl: ctx.gatewayUrl,
+    endpoint,
+    token: ctx.token,
+    ratePerSecond: 80,
+    entities: live.length,
+    entityIds: live.map((row) => row.transaction_id),
+    features: (_id, index) => Object.fromEntries(fraudFeatureNames.map((name) => [name, live[index]![name]])),
+    timeoutMs: 5000,
+  });
+  try {
+    log('act 7: v4 trains on four months with the canary policy: 20 % → 50 % → 100 %, analysed every 4 s');
+    const run = await options.train('v4', options.data, {
+      // An absolute bar only: under the canary policy, live traffic decides against the champion.
+      gates: { roc_auc: { threshold: 0.8, greaterIsBetter: true } },
+      policy: {
+        mode: 'canary',
+        canary: {
+          endpoint,
+          steps: [
+            { weight: 20, bakeSeconds: 8 },
+            { weight: 50, bakeSeconds: 8 },
+            { weight: 100, bakeSeconds: 0 },
+          ],
+          analysisIntervalSeconds: 4,
+          thresholds: { minRequests: 20, maxLatencyP99Ratio: 3 },
+        },
+      },
+    });
+    const { rollouts } = await api.call<{ rollouts: RolloutView[] }>('GET', `/rollouts?endpoint=${endpoint}`);
+    let rollout = rollouts[0];
+    if (!rollout) throw new Error(`v4 (${run.state}) started no rollout: ${run.failureReason ?? ''}`);
+    let shown = -1;
+    while (['running', 'awaiting_approval', 'paused'].includes(rollout.state)) {
+      if (rollout.weight !== shown && rollout.weight > 0) {
+        log(
+          `  rollout ${rollout.id}: step ${rollout.step + 1}/${rollout.steps.length}, ${rollout.weight} % to v${rollout.candidate.version}`,
+        );
+        shown = rollout.weight;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      rollout = await api.call<RolloutView>('GET', `/rollouts/${rollout.id}`);
+    }
+    for (const analysis of rollout.analyses) {
+      log(
+        `  analysis at ${analysis.weight} %: ${analysis.verdict} (canary ${analysis.canary.requests} requests, ` +
+          `champion ${analysis.champion.requests}; ` +
+          analysis.checks
+            .filter((check) => check.value !== null)
+            .map((check) => `${check.name} ${check.value!.toFixed(3)}`)
+            .join(', ') +
+          ')',
+      );
+    }
+    log(`  rollout ${rollout.state}${rollout.reasons.length ? `: ${rollout.reasons.join('; ')}` : ''}`);
+    const summary = await load.stop();
+    log(`  the gateway answered ${summary.ok} predictions during the rollout, ${summary.failed} failed`);
+
+    log('act 8: on-call rolls the endpoint back by hand; the previous champion takes all traffic again');
+    const rollback = await api.call<{ kind: string; from?: number; to?: number }>(
+      'POST',
+      `/endpoints/${endpoint}/rollback`,
+      {
+        requestId: `${options.stamp}-rollback`,
+        reason: 'demo: fraud analysts report too many declines',
+      },
+    );
+    const after = await api.call<EndpointConfig>('GET', `/endpoints/${endpoint}`);
+    const { alerts } = await api.call<{ alerts: AlertView[] }>('GET', '/alerts?state=firing');
+    const alert = alerts.find((a) => a.kind === 'rollback' && a.subject.id === after.id) ?? null;
+    log(
+      `  v${rollback.from} → v${rollback.to}; alert: ${alert?.summary ?? 'none'} (runbook ${alert?.runbook ?? '-'})`,
+    );
+    return {
+      endpoint,
+      rollout: {
+        version: rollout.candidate.version,
+        state: rollout.state,
+        analyses: rollout.analyses.length,
+        passed: rollout.analyses.filter((a) => a.verdict === 'passed').length,
+      },
+      predictions: summary.versions,
+      failedPredictions: summary.failed,
+      championAfterRollback: after.champion?.version ?? 0,
+      rollbackAlert: alert?.id ?? null,
+    };
+  } finally {
+    await load.stop();
+  }
+}
+
+/** The gateway picks a new endpoint up within a poll; the first prediction shows what it does. */
+async function eventuallyServed(ctx: ScenarioContext, endpoint: string, card: string) {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const response = await fetch(`${ctx.gatewayUrl}/v1/endpoints/${endpoint}/predict`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ctx.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ entityId: card }),
+    });
+    const body = (await response.json()) as { predictions?: PredictionResult[] };
+    if (response.ok && body.predictions?.[0]) return body.predictions[0];
+    if (Date.now() > deadline)
+      throw new Error(`the gateway did not serve ${endpoint}: ${JSON.stringify(body)}`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
   }
 }

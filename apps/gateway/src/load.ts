@@ -14,6 +14,8 @@ export interface LoadOptions {
   /** Entities cycled through in order: `${entityPrefix}${i}` for i < entities. */
   entities: number;
   entityPrefix?: string;
+  /** Real entity ids (e.g. cards seen by the feature store), used instead of the prefix when given. */
+  entityIds?: readonly string[];
   /** Features sent with an entity's row; undefined sends none (all from the online store). */
   features?: (entityId: string, index: number) => Record<string, number | boolean | null> | undefined;
   /** Answers slower than this count as failed (status 0). */
@@ -118,7 +120,7 @@ export function startLoad(options: LoadOptions): LoadRun {
 
   const fire = (index: number, scheduledAt: number) => {
     const entityIndex = index % options.entities;
-    const entityId = `${prefix}${entityIndex}`;
+    const entityId = options.entityIds?.[entityIndex % options.entityIds.length] ?? `${prefix}${entityIndex}`;
     const features = options.features?.(entityId, entityIndex);
     const body = JSON.stringify(features === undefined ? { entityId } : { entityId, features });
     const request = (async () => {

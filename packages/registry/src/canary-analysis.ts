@@ -4,6 +4,7 @@ import {
   type AnalysisResult,
   type AnalysisThresholds,
 } from '@shepherd/contracts/serving';
+import { chiSquareContingency, fillZeroShares, populationStabilityIndex } from '@shepherd/drift/stats';
 
 /** What the analysis needs of one side (canary or champion) over the window. */
 export interface SideStats {
@@ -20,22 +21,50 @@ export interface AnalysisExtras {
   parity?: { mismatchRate: number; checkedAt: string } | undefined;
 }
 
-/**
- * Population stability index of two histograms over the same bins. Empty bins get a small
- * floor so a bin one side never used does not make the index infinite.
- */
+/** Population stability index of two histograms over the same bins (packages/drift's, with its zero filling). */
 export function psi(expected: readonly number[], actual: readonly number[]): number {
-  const floor = 1e-4;
   const totalE = expected.reduce((a, b) => a + b, 0);
   const totalA = actual.reduce((a, b) => a + b, 0);
   if (totalE === 0 || totalA === 0) return 0;
-  let sum = 0;
+  const length = Math.max(expected.length, actual.length);
+  const shares = (counts: readonly number[], total: number) =>
+    fillZeroShares(Float64Array.from({ length }, (_, i) => (counts[i] ?? 0) / total));
+  return populationStabilityIndex(shares(expected, totalE), shares(actual, totalA));
+}
+
+/**
+ * Merges neighbouring bins until each holds at least `minExpected` of the reference's counts, so
+ * the index is not dominated by bins too sparse to estimate (the usual chi-squared practice). The
+ * last merged bin absorbs a sparse tail.
+ */
+export function mergeSparseBins(
+  expected: readonly number[],
+  actual: readonly number[],
+  minExpected = 5,
+): { expected: number[]; actual: number[] } {
+  const merged = { expected: [] as number[], actual: [] as number[] };
+  let e = 0;
+  let a = 0;
   for (let i = 0; i < Math.max(expected.length, actual.length); i++) {
-    const e = Math.max((expected[i] ?? 0) / totalE, floor);
-    const a = Math.max((actual[i] ?? 0) / totalA, floor);
-    sum += (a - e) * Math.log(a / e);
+    e += expected[i] ?? 0;
+    a += actual[i] ?? 0;
+    if (e >= minExpected) {
+      merged.expected.push(e);
+      merged.actual.push(a);
+      e = 0;
+      a = 0;
+    }
   }
-  return sum;
+  if (e > 0 || a > 0) {
+    if (merged.expected.length === 0) {
+      merged.expected.push(e);
+      merged.actual.push(a);
+    } else {
+      merged.expected[merged.expected.length - 1]! += e;
+      merged.actual[merged.actual.length - 1]! += a;
+    }
+  }
+  return merged;
 }
 
 /**
@@ -58,6 +87,9 @@ export function excessPsi(
   const noise = Math.max(occupied - 1, 0) * (1 / n1 + 1 / n2);
   return { psi: raw, noise, excess: Math.max(raw - noise, 0) };
 }
+
+/** The prediction-shift check's significance level. */
+const shiftSignificance = 0.01;
 
 const rate = (side: SideStats) => (side.requests === 0 ? null : side.errors / side.requests);
 
@@ -116,13 +148,18 @@ export function analyzeCanary(
   }
 
   if (enough && championEnough) {
-    const shift = excessPsi(champion.predictionCounts, canary.predictionCounts);
+    const bins = mergeSparseBins(champion.predictionCounts, canary.predictionCounts);
+    const shift = excessPsi(bins.expected, bins.actual);
+    // A shift must be both large (PSI beyond noise) and unlikely by chance (chi-squared test of
+    // homogeneity, both sides being samples): small windows then neither miss nor invent one.
+    const { pValue } =
+      bins.expected.length > 1 ? chiSquareContingency(bins.expected, bins.actual) : { pValue: 1 };
     checks.push({
       name: 'prediction_shift',
-      outcome: shift.excess > thresholds.maxPredictionPsi ? 'failed' : 'passed',
+      outcome: shift.excess > thresholds.maxPredictionPsi && pValue < shiftSignificance ? 'failed' : 'passed',
       value: shift.excess,
       threshold: thresholds.maxPredictionPsi,
-      detail: `PSI of canary predictions against the champion's: ${shift.psi.toFixed(3)}, of which sampling noise ~${shift.noise.toFixed(3)}`,
+      detail: `PSI of canary predictions against the champion's over ${bins.expected.length} bins: ${shift.psi.toFixed(3)}, of which sampling noise ~${shift.noise.toFixed(3)} (chi-squared p = ${pValue.toPrecision(2)})`,
     });
   } else {
     checks.push(skipped('prediction_shift', 'not enough requests on both sides'));

@@ -5,7 +5,13 @@ import {
   latencyBucketIndex,
   predictionBins,
 } from '@shepherd/contracts/serving';
-import { analyzeCanary, failureReasons, psi, type SideStats } from '../src/canary-analysis.ts';
+import {
+  analyzeCanary,
+  failureReasons,
+  mergeSparseBins,
+  psi,
+  type SideStats,
+} from '../src/canary-analysis.ts';
 
 const thresholds = analysisThresholds.parse({ minRequests: 50 });
 const window = { step: 0, weight: 5, at: '2026-11-29T00:00:00.000Z', windowSeconds: 60 };
@@ -90,6 +96,22 @@ describe('canary analysis', () => {
     const check = result.checks.find((c) => c.name === 'prediction_shift')!;
     expect(psi(champion.predictionCounts, canary.predictionCounts)).toBeGreaterThan(0.1);
     expect(check.outcome).toBe('passed');
+  });
+
+  it('merges sparse bins before PSI: scores piled near zero with a few stragglers are no shift', () => {
+    // The champion's 28 and the canary's 12 predictions sit in the first bins, as fraud scores do.
+    const champion = {
+      ...side(28, 0, 2, 0.5),
+      predictionCounts: [20, 5, 2, 0, 1, ...new Array<number>(15).fill(0)],
+    };
+    const canary = {
+      ...side(12, 0, 2, 0.5),
+      predictionCounts: [8, 2, 0, 1, 0, 0, 0, 1, ...new Array<number>(12).fill(0)],
+    };
+    const result = analyzeCanary(window, canary, champion, analysisThresholds.parse({ minRequests: 10 }));
+    expect(psi(champion.predictionCounts, canary.predictionCounts)).toBeGreaterThan(0.5);
+    expect(result.checks.find((c) => c.name === 'prediction_shift')?.outcome).toBe('passed');
+    expect(mergeSparseBins([20, 5, 2, 0, 1], [8, 2, 0, 1, 0])).toEqual({ expected: [20, 8], actual: [8, 3] });
   });
 
   it('computes PSI as the textbook formula and stays finite on empty bins', () => {
