@@ -120,6 +120,8 @@ export const driftMonitorConfig = z.strictObject({
     .min(0)
     .max(30 * 86_400)
     .default(86_400),
+  /** After a remedy (rollback, retrain) the policy waits this many windows before it acts again. */
+  remedyCooldownWindows: z.number().int().min(1).max(10_000).default(20),
   /** Continue-as-new after this many windows, so the workflow's history stays bounded. */
   windowsPerRun: z.number().int().min(1).max(10_000).default(100),
   /** Where predictions are read (the gateways' log); tests use a topic of their own. */
@@ -343,6 +345,8 @@ export interface DriftMonitorCarry {
   labelOffsets: Record<string, string>;
   /** Consecutive drifted windows per alert dedup key (fires at `fireAfterWindows`). */
   streaks: Record<string, number>;
+  /** The policy acts again from this window on (cooldown after a remedy). */
+  remedyAllowedFrom?: number;
 }
 
 /** A new id per start, so a monitor restarted right after a stop never meets its previous run. */

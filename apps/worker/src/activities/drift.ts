@@ -177,6 +177,8 @@ export interface WindowRequest extends Scope {
   labelOffsets: Offsets;
   streaks: Record<string, number>;
   config: DriftMonitorConfig;
+  /** False during the cooldown after a remedy: alerts fire and notify, the policy does not act. */
+  remediesAllowed: boolean;
 }
 
 export interface Remedy {
@@ -438,7 +440,11 @@ export function driftActivities(deps: ActivityDeps) {
             },
           ]);
           const policy = config.policy;
+          // One remedy per window: skew, drift and prediction often fire together, and one
+          // rollback (or one retrain) answers them all.
           if (
+            input.remediesAllowed &&
+            remedies.length === 0 &&
             policy.action !== 'notify' &&
             planned.feature === null &&
             planned.severity === 'critical' &&

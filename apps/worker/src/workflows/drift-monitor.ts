@@ -86,6 +86,7 @@ export async function driftMonitor(input: DriftMonitorInput): Promise<{ state: '
       labelOffsets: carry.labelOffsets,
       streaks: carry.streaks,
       config,
+      remediesAllowed: carry.sequence >= (carry.remedyAllowedFrom ?? 0),
     });
     if (outcome.stopped) return { state: 'stopped', windows: carry.sequence };
     carry = {
@@ -94,6 +95,8 @@ export async function driftMonitor(input: DriftMonitorInput): Promise<{ state: '
       predictionOffsets: outcome.predictionOffsets,
       labelOffsets: outcome.labelOffsets,
       streaks: outcome.streaks,
+      remedyAllowedFrom:
+        outcome.remedies.length > 0 ? carry.sequence + config.remedyCooldownWindows : carry.remedyAllowedFrom,
     };
     Object.assign(status, {
       sequence: carry.sequence,
