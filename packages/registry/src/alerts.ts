@@ -52,7 +52,8 @@ export async function raiseAlert(
         .set({
           occurrences: open.occurrences + 1,
           lastFiredAt: new Date(),
-          details: signal.details ?? open.details,
+          // Merged, so what was added meanwhile (the remedy a policy or a person started) stays.
+          details: { ...open.details, ...signal.details },
           summary: signal.summary,
         })
         .where(eq(alerts.id, open.id))
