@@ -14,7 +14,8 @@ const dashboardEnv = z.object({
   MLFLOW_UI_URL: z.url().default('http://127.0.0.1:5500'),
   TEMPORAL_UI_URL: z.url().default('http://127.0.0.1:8233'),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
-  DASHBOARD_DEFAULT_PROJECT: z.string().default('default'),
+  /** Base URL runbook paths are linked under (e.g. the repository's blob URL); empty: shown as text. */
+  DASHBOARD_DOCS_BASE_URL: z.union([z.literal(''), z.url()]).default(''),
   DASHBOARD_POLL_INTERVAL_MS: z.coerce.number().int().min(500).max(600_000).default(5000),
 });
 export type DashboardEnv = z.infer<typeof dashboardEnv>;
@@ -32,6 +33,6 @@ export const browserConfig = (env: DashboardEnv): RuntimeConfig => ({
   mlflowUiUrl: env.MLFLOW_UI_URL,
   temporalUiUrl: env.TEMPORAL_UI_URL,
   temporalNamespace: env.TEMPORAL_NAMESPACE,
-  defaultProject: env.DASHBOARD_DEFAULT_PROJECT,
+  docsBaseUrl: env.DASHBOARD_DOCS_BASE_URL,
   pollIntervalMs: env.DASHBOARD_POLL_INTERVAL_MS,
 });

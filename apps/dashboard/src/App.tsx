@@ -1,10 +1,12 @@
 import { Suspense, lazy, useEffect, useMemo, useRef, useState, type FormEvent } from 'react';
-import { ApiError, createApi, type Session } from './api.ts';
+import { createApi, roles, whoami, type Api, type Session } from './api.ts';
 import type { RuntimeConfig } from './config.ts';
 import { DashboardContext, useDashboard, type Dashboard } from './context.tsx';
+import { openEventStream, type StreamStatus } from './event-stream.ts';
+import { LiveEventsContext, createLiveSignals, type LiveEvents } from './live.ts';
 import { href, useRoute, type Route } from './router.ts';
-import { Loading, describeError } from './ui.tsx';
-import { AlertsPage } from './pages/Alerts.tsx';
+import { Badge, Loading, describeError } from './ui.tsx';
+import { AlertPage, AlertsPage } from './pages/Alerts.tsx';
 import { AuditPage } from './pages/Audit.tsx';
 import { DriftPage } from './pages/Drift.tsx';
 import { FeaturesPage } from './pages/Features.tsx';
@@ -28,9 +30,14 @@ function readSession(): Session | null {
     const raw = sessionStorage.getItem(sessionKey);
     if (!raw) return null;
     const value = JSON.parse(raw) as Partial<Session>;
-    return typeof value.token === 'string' && typeof value.project === 'string'
-      ? { token: value.token, project: value.project }
-      : null;
+    const valid =
+      typeof value.token === 'string' &&
+      typeof value.project === 'string' &&
+      typeof value.projectName === 'string' &&
+      typeof value.tokenName === 'string' &&
+      roles.includes(value.role as Session['role']);
+    // A session from an older dashboard (no role) signs in again.
+    return valid ? (value as Session) : null;
   } catch {
     return null;
   }
@@ -73,29 +80,24 @@ export function App({ config }: { config: RuntimeConfig }) {
 
 function SignIn({ config, onSignedIn }: { config: RuntimeConfig; onSignedIn: (session: Session) => void }) {
   const [token, setToken] = useState('');
-  const [project, setProject] = useState(config.defaultProject);
   const [problem, setProblem] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
 
   const submit = async (event: FormEvent) => {
     event.preventDefault();
-    const candidate = { token: token.trim(), project: project.trim() };
-    if (!/^shp_[A-Za-z0-9_-]+$/.test(candidate.token)) {
+    const candidate = token.trim();
+    if (!/^shp_[A-Za-z0-9_-]+$/.test(candidate)) {
       setProblem('An API token starts with shp_ (create one with `shepherd tokens create`).');
       return;
     }
     setBusy(true);
     setProblem(null);
     try {
-      // Any read proves the token and that it belongs to this project (another project's path is 404).
-      await createApi(config.apiBaseUrl, candidate).listModels();
-      onSignedIn(candidate);
+      // The token names its project and role: nothing else to ask.
+      onSignedIn(await whoami(config.apiBaseUrl, candidate));
     } catch (err) {
-      setProblem(
-        err instanceof ApiError && err.status === 404 && !err.missingRoute
-          ? `This token does not belong to project “${candidate.project}”.`
-          : `${describeError(err).title}: ${describeError(err).detail}`,
-      );
+      const { title, detail } = describeError(err);
+      setProblem(`${title}: ${detail}`);
     } finally {
       setBusy(false);
     }
@@ -105,7 +107,7 @@ function SignIn({ config, onSignedIn }: { config: RuntimeConfig; onSignedIn: (se
     <main className="sign-in">
       <form onSubmit={(event) => void submit(event)} aria-labelledby="sign-in-title">
         <h1 id="sign-in-title">Shepherd</h1>
-        <p>Sign in with an API token. It is kept in this browser tab only.</p>
+        <p>Sign in with an API token; it belongs to one project. It is kept in this browser tab only.</p>
         <label className="field">
           API token
           <input
@@ -117,16 +119,6 @@ function SignIn({ config, onSignedIn }: { config: RuntimeConfig; onSignedIn: (se
             onChange={(event) => setToken(event.target.value)}
             required
             autoFocus
-          />
-        </label>
-        <label className="field">
-          Project
-          <input
-            name="project"
-            value={project}
-            onChange={(event) => setProject(event.target.value)}
-            required
-            pattern="[a-z0-9][a-z0-9\-]{0,62}"
           />
         </label>
         {problem && (
@@ -142,6 +134,39 @@ function SignIn({ config, onSignedIn }: { config: RuntimeConfig; onSignedIn: (se
   );
 }
 
+/** One event stream per signed-in tab, shared by every page through LiveEventsContext. */
+function useEventStream(api: Api): LiveEvents {
+  const [status, setStatus] = useState<StreamStatus>('connecting');
+  const signals = useMemo(() => createLiveSignals(), []);
+  useEffect(
+    () =>
+      openEventStream({
+        url: api.eventsUrl,
+        token: api.token,
+        onAudit: (event) => signals.emit({ type: 'audit', event }),
+        onReset: () => signals.emit({ type: 'reset' }),
+        onStatus: (next) => setStatus(next),
+      }),
+    [api, signals],
+  );
+  return useMemo(() => ({ status, subscribe: signals.subscribe }), [status, signals]);
+}
+
+const streamBadges: Record<StreamStatus, { tone: 'good' | 'warn' | 'muted'; text: string; title: string }> = {
+  connecting: { tone: 'muted', text: 'connecting…', title: 'Opening the live event stream' },
+  live: { tone: 'good', text: 'live', title: 'Pages update as changes happen' },
+  reconnecting: {
+    tone: 'warn',
+    text: 'reconnecting…',
+    title: 'The live event stream dropped; pages poll until it is back',
+  },
+  unavailable: {
+    tone: 'muted',
+    text: 'polling',
+    title: 'The control plane offers no event stream to this token; pages poll',
+  },
+};
+
 const navigation: { label: string; route: Route; pages: Route['page'][] }[] = [
   { label: 'Overview', route: { page: 'overview' }, pages: ['overview'] },
   { label: 'Models', route: { page: 'models' }, pages: ['models', 'model', 'version'] },
@@ -150,14 +175,16 @@ const navigation: { label: string; route: Route; pages: Route['page'][] }[] = [
   { label: 'Rollouts', route: { page: 'rollouts' }, pages: ['rollouts', 'rollout'] },
   { label: 'SLOs', route: { page: 'slos' }, pages: ['slos'] },
   { label: 'Drift', route: { page: 'drift' }, pages: ['drift'] },
-  { label: 'Alerts', route: { page: 'alerts' }, pages: ['alerts'] },
+  { label: 'Alerts', route: { page: 'alerts' }, pages: ['alerts', 'alert'] },
   { label: 'Audit log', route: { page: 'audit' }, pages: ['audit'] },
 ];
 
 function Layout() {
   const route = useRoute();
   const main = useRef<HTMLElement>(null);
-  const { api, signOut } = useDashboard();
+  const { api, signOut, config } = useDashboard();
+  const events = useEventStream(api);
+  const stream = streamBadges[events.status];
 
   // After navigating, move focus to the page so keyboard and screen-reader users start there.
   useEffect(() => {
@@ -181,8 +208,17 @@ function Layout() {
         <a className="brand" href={href({ page: 'overview' })}>
           Shepherd
         </a>
-        <span className="project" title="project">
-          project <strong>{api.project}</strong>
+        <span className="project" title={`project ${api.session.project}`}>
+          project <strong>{api.session.projectName}</strong>
+        </span>
+        <span className="muted small" title="the token you signed in with, and its role">
+          {api.session.tokenName} · {api.session.role}
+        </span>
+        <span title={stream.title} data-testid="live-status" data-status={events.status}>
+          <Badge tone={stream.tone}>{stream.text}</Badge>
+          {events.status !== 'live' && (
+            <span className="visually-hidden"> (pages refresh every {config.pollIntervalMs / 1000} s)</span>
+          )}
         </span>
         <button type="button" className="link-button" onClick={signOut}>
           Sign out
@@ -200,7 +236,9 @@ function Layout() {
         </ul>
       </nav>
       <main id="main" ref={main} tabIndex={-1} className="content">
-        <Page route={route} />
+        <LiveEventsContext.Provider value={events}>
+          <Page route={route} />
+        </LiveEventsContext.Provider>
       </main>
     </div>
   );
@@ -229,11 +267,13 @@ function Page({ route }: { route: Route }) {
     case 'rollout':
       return <RolloutPage id={route.id} />;
     case 'slos':
-      return <SlosPage />;
+      return <SlosPage endpoint={route.endpoint} />;
     case 'drift':
       return <DriftPage endpoint={route.endpoint} />;
     case 'alerts':
       return <AlertsPage />;
+    case 'alert':
+      return <AlertPage id={route.id} />;
     case 'audit':
       return <AuditPage />;
     case 'not-found':

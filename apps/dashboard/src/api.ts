@@ -1,6 +1,14 @@
 import { z } from 'zod';
 import { featureViewMetrics } from '@shepherd/contracts/features';
-import { alertView, type AlertView } from '@shepherd/contracts/alerts';
+import { alertView, type AlertState, type AlertView } from '@shepherd/contracts/alerts';
+import {
+  deliveryView,
+  driftMonitorView,
+  driftReportView,
+  type DeliveryView,
+  type DriftMonitorView,
+  type DriftReportView,
+} from '@shepherd/contracts/drift';
 import {
   endpointConfig,
   rolloutView,
@@ -21,8 +29,8 @@ import {
 
 /**
  * Every call the dashboard makes to the control plane, in one place: paths, methods and the schema
- * each answer is checked against. Routes still being built (endpoints, rollouts, alerts, drift,
- * events) are declared here too; when one answers "no route", pages show that it is not there yet.
+ * each answer is checked against. When a route answers "no route" (an older control plane), pages
+ * show that it is not there yet instead of an error.
  */
 
 const errorBody = z.object({
@@ -88,28 +96,7 @@ export const sloView = z.object({
 export type SloView = z.infer<typeof sloView>;
 export type { AlertView, EndpointConfig, RolloutView };
 
-const histogramView = z.looseObject({
-  edges: z.array(z.number()).optional(),
-  counts: z.array(z.number()).optional(),
-});
-
-export const driftView = z.looseObject({
-  endpoint: z.string().optional(),
-  features: z
-    .array(
-      z.looseObject({
-        name: z.string(),
-        score: z.number().nullable().optional(),
-        threshold: z.number().nullable().optional(),
-        drifted: z.boolean().optional(),
-        history: z.array(z.object({ at: z.string(), score: z.number() })).optional(),
-        reference: histogramView.optional(),
-        current: histogramView.optional(),
-      }),
-    )
-    .default([]),
-});
-export type DriftView = z.infer<typeof driftView>;
+export type { DeliveryView, DriftMonitorView, DriftReportView };
 
 // ---- views of existing routes that have no shared schema ----
 
@@ -147,12 +134,63 @@ export type FeatureViewView = z.infer<typeof featureViewView>;
 export type { LineageView, ModelView, TrainingRunView, VersionView };
 export type LineageKind = LineageView['root']['kind'];
 export type RolloutAction = 'approve' | 'pause' | 'resume' | 'abort' | 'promote';
-export type AlertAction = 'ack' | 'resolve';
+export type AlertMove = 'ack' | 'resolve';
+/** Remedies an alert's endpoint gets: both start a workflow and acknowledge the alert. */
+export type AlertRemedy = 'rollback' | 'retrain';
+
+export const roles = ['viewer', 'ml-engineer', 'approver', 'admin'] as const;
+export type Role = (typeof roles)[number];
+
+/** What each role may do (the API's permission table, packages/registry permissions.ts). */
+const rolePermissions: Record<Role, readonly ('read' | 'write' | 'approve' | 'admin')[]> = {
+  viewer: ['read'],
+  'ml-engineer': ['read', 'write'],
+  approver: ['read', 'approve'],
+  admin: ['read', 'write', 'approve', 'admin'],
+};
+
+/** Undefined when the role may; otherwise why not, for a disabled control's title. */
+export const denied = (role: Role, permission: 'write' | 'approve' | 'admin'): string | undefined =>
+  rolePermissions[role].includes(permission)
+    ? undefined
+    : `Your token's role (${role}) lacks the ${permission} permission`;
+
+/** `GET /v1/whoami`: the token's project, role and name. */
+export const whoamiView = z.object({
+  project: z.object({ slug: z.string(), name: z.string() }),
+  role: z.enum(roles),
+  tokenName: z.string(),
+});
+export type Whoami = z.infer<typeof whoamiView>;
 
 export interface Session {
   token: string;
+  /** The project's slug, which API paths use. */
   project: string;
+  projectName: string;
+  role: Role;
+  tokenName: string;
 }
+
+/** Signs in with a token alone: the token names its project. */
+export async function whoami(baseUrl: string, token: string): Promise<Session> {
+  const me = await createApi(baseUrl, {
+    token,
+    project: '',
+    projectName: '',
+    role: 'viewer',
+    tokenName: '',
+  }).whoami();
+  return {
+    token,
+    project: me.project.slug,
+    projectName: me.project.name,
+    role: me.role,
+    tokenName: me.tokenName,
+  };
+}
+
+const remedyResult = z.object({ alert: alertView, action: z.string(), workflowId: z.string() });
 
 type Method = 'GET' | 'POST';
 
@@ -253,10 +291,35 @@ export function createApi(baseUrl: string, session: Session) {
     getRollout: (id: string) => get(`${project}/rollouts/${e(id)}`, rolloutView),
     rolloutAction: (id: string, action: RolloutAction, reason?: string) =>
       post(`${project}/rollouts/${e(id)}/${action}`, rolloutView, reason ? { reason } : {}),
-    listAlerts: () => get(`${project}/alerts`, listOf(alertView, 'alerts')),
-    alertAction: (id: string, action: AlertAction) =>
-      post(`${project}/alerts/${e(id)}/${action}`, z.unknown()),
-    drift: (endpoint: string) => get(`${project}/drift/${e(endpoint)}`, driftView),
+    whoami: () => get('/v1/whoami', whoamiView),
+
+    /** Alerts in any of `states` (all when empty), newest first. */
+    listAlerts: (states: readonly AlertState[] = []) => {
+      const query = new URLSearchParams(states.map((state) => ['state', state]));
+      return get(`${project}/alerts${states.length ? `?${query}` : ''}`, listOf(alertView, 'alerts'));
+    },
+    getAlert: (id: string) => get(`${project}/alerts/${e(id)}`, alertView),
+    moveAlert: (id: string, move: AlertMove, note?: string) =>
+      post(`${project}/alerts/${e(id)}/${move}`, alertView, note ? { note } : {}),
+    alertRemedy: (id: string, remedy: AlertRemedy, reason?: string) =>
+      post(`${project}/alerts/${e(id)}/${remedy}`, remedyResult, {
+        requestId: `dashboard-${crypto.randomUUID()}`,
+        ...(reason ? { reason } : {}),
+      }),
+    alertDeliveries: (id: string) =>
+      get(`${project}/alerts/${e(id)}/deliveries`, z.object({ deliveries: z.array(deliveryView) })),
+
+    driftReports: (endpoint: string, limit = 60) =>
+      get(
+        `${project}/endpoints/${e(endpoint)}/drift?limit=${limit}`,
+        z.object({ endpoint: z.string(), reports: z.array(driftReportView) }),
+      ),
+    driftMonitor: (endpoint: string) => get(`${project}/endpoints/${e(endpoint)}/monitor`, driftMonitorView),
+
+    /** The event stream's URL; it is read by event-stream.ts, not through `call`. */
+    eventsUrl: `${baseUrl}${project}/events`,
+    token: session.token,
+    session,
   };
 }
 

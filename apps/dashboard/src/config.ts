@@ -13,9 +13,16 @@ export const runtimeConfig = z.object({
   mlflowUiUrl: z.url(),
   temporalUiUrl: z.url(),
   temporalNamespace: z.string().min(1),
-  /** Pre-filled on the sign-in form. */
-  defaultProject: z.string(),
-  /** How often pages refresh while live updates are polled (until the API streams events). */
+  /**
+   * Where runbooks and other repository docs are read: alerts name runbooks by repository path
+   * (`docs/runbooks/failed-rollout.md`), linked as `<docsBaseUrl>/<path>`, e.g.
+   * `https://github.com/acme/shepherd/blob/main`. Empty: the path is shown as text.
+   */
+  docsBaseUrl: z.union([z.literal(''), z.url()]),
+  /**
+   * How often pages poll: data that changes without an audit event (serving stats, lag) always, the
+   * rest only while the event stream is down.
+   */
   pollIntervalMs: z.number().int().min(500).max(600_000),
 });
 export type RuntimeConfig = z.infer<typeof runtimeConfig>;
@@ -39,5 +46,6 @@ export async function loadRuntimeConfig(): Promise<RuntimeConfig> {
     apiBaseUrl: trimSlash(config.apiBaseUrl),
     mlflowUiUrl: trimSlash(config.mlflowUiUrl),
     temporalUiUrl: trimSlash(config.temporalUiUrl),
+    docsBaseUrl: trimSlash(config.docsBaseUrl),
   };
 }

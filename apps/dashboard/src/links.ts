@@ -12,3 +12,13 @@ export const temporalWorkflowUrl = (config: RuntimeConfig, workflowId: string) =
 /** Error-like metrics, where a smaller value is the better one. */
 const lowerIsBetter = /(^|_)(rmse|mse|mae|loss|log_loss|brier|error|latency|p\d+)(_|$)/;
 export const greaterIsBetter = (metric: string) => !lowerIsBetter.test(metric);
+
+/**
+ * A runbook named by its repository path (`docs/runbooks/failed-rollout.md`), under the configured
+ * docs base URL; undefined when none is configured (the path is shown as text).
+ */
+export function runbookUrl(config: RuntimeConfig, runbook: string): string | undefined {
+  if (/^https?:\/\//.test(runbook)) return runbook;
+  if (!config.docsBaseUrl) return undefined;
+  return `${config.docsBaseUrl}/${runbook.replace(/^\/+/, '').split('/').map(e).join('/')}`;
+}

@@ -14,9 +14,11 @@ describe('hash routes', () => {
       { page: 'rollouts' },
       { page: 'rollout', id: '5b0c7a2e-0000-4000-8000-000000000000' },
       { page: 'slos' },
+      { page: 'slos', endpoint: 'fraud-scoring' },
       { page: 'drift' },
       { page: 'drift', endpoint: 'fraud-scoring' },
       { page: 'alerts' },
+      { page: 'alert', id: '5b0c7a2e-0000-4000-8000-000000000001' },
       { page: 'audit' },
     ];
     for (const route of routes) expect(parseRoute(href(route))).toEqual(route);

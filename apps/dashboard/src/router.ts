@@ -14,9 +14,10 @@ export type Route =
   | { page: 'features' }
   | { page: 'rollouts' }
   | { page: 'rollout'; id: string }
-  | { page: 'slos' }
+  | { page: 'slos'; endpoint?: string }
   | { page: 'drift'; endpoint?: string }
   | { page: 'alerts' }
+  | { page: 'alert'; id: string }
   | { page: 'audit' }
   | { page: 'not-found'; path: string };
 
@@ -65,11 +66,11 @@ export function parseRoute(hash: string): Route {
     case 'rollouts':
       return second === undefined ? { page: 'rollouts' } : { page: 'rollout', id: second };
     case 'slos':
-      return { page: 'slos' };
+      return second === undefined ? { page: 'slos' } : { page: 'slos', endpoint: second };
     case 'drift':
       return second === undefined ? { page: 'drift' } : { page: 'drift', endpoint: second };
     case 'alerts':
-      return { page: 'alerts' };
+      return second === undefined ? { page: 'alerts' } : { page: 'alert', id: second };
     case 'audit':
       return { page: 'audit' };
   }
@@ -97,11 +98,13 @@ export function href(route: Route): string {
     case 'rollout':
       return `#/rollouts/${e(route.id)}`;
     case 'slos':
-      return '#/slos';
+      return route.endpoint ? `#/slos/${e(route.endpoint)}` : '#/slos';
     case 'drift':
       return route.endpoint ? `#/drift/${e(route.endpoint)}` : '#/drift';
     case 'alerts':
       return '#/alerts';
+    case 'alert':
+      return `#/alerts/${e(route.id)}`;
     case 'audit':
       return '#/audit';
     case 'not-found':

@@ -128,6 +128,12 @@ const stateTones: Record<string, 'good' | 'bad' | 'warn' | 'info' | 'muted'> = {
   skipped: 'muted',
   critical: 'bad',
   warning: 'warn',
+  info: 'info',
+  drifted: 'bad',
+  stable: 'good',
+  stopped: 'muted',
+  delivered: 'good',
+  pending: 'info',
 };
 
 export function StateBadge({ state }: { state: string }) {
@@ -219,17 +225,23 @@ export function ConfirmButton({
   confirmLabel,
   tone = 'normal',
   askReason = false,
+  reasonLabel = 'Reason',
   onConfirm,
   disabled,
+  disabledReason,
 }: {
   label: string;
   title: string;
   description: ReactNode;
   confirmLabel: string;
   tone?: 'normal' | 'danger';
-  askReason?: boolean;
+  /** Ask for a reason (or note) in the dialog: required, optional, or not at all. */
+  askReason?: boolean | 'optional';
+  reasonLabel?: string;
   onConfirm: (reason: string) => Promise<unknown>;
   disabled?: boolean;
+  /** Why the button is disabled, e.g. the token's role lacks the permission; shown as its title. */
+  disabledReason?: string | undefined;
 }) {
   const dialog = useRef<HTMLDialogElement>(null);
   const titleId = useId();
@@ -246,7 +258,8 @@ export function ConfirmButton({
       <button
         type="button"
         className={tone === 'danger' ? 'danger' : undefined}
-        disabled={disabled}
+        disabled={disabled || disabledReason !== undefined}
+        title={disabledReason}
         onClick={() => dialog.current?.showModal()}
       >
         {label}
@@ -273,8 +286,13 @@ export function ConfirmButton({
           <div>{description}</div>
           {askReason && (
             <label className="field">
-              Reason
-              <input required value={reason} onChange={(event) => setReason(event.target.value)} />
+              {askReason === 'optional' ? `${reasonLabel} (optional)` : reasonLabel}
+              <input
+                required={askReason === true}
+                maxLength={2000}
+                value={reason}
+                onChange={(event) => setReason(event.target.value)}
+              />
             </label>
           )}
           {error !== undefined && <ErrorState error={error} />}

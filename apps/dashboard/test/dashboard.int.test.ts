@@ -10,6 +10,7 @@ import { buildApp } from '../../api/src/app.ts';
 import { createKafka } from '@shepherd/clients/kafka';
 import { dataConverterFor } from '@shepherd/clients/codec';
 import { connectTemporal } from '@shepherd/clients/temporal';
+import type { AlertView } from '@shepherd/contracts/alerts';
 import type { ModelView, TrainingRunView, VersionView } from '@shepherd/contracts/registry';
 import { generateFraudRows } from '@shepherd/datagen/fraud';
 import { cardTransactionEvent } from '@shepherd/features/card-events';
@@ -24,12 +25,16 @@ import { startPlatform, type Platform } from '../../worker/test/harness.ts';
 /**
  * The dashboard in headless Chromium against the real platform: the API on a database of its own,
  * versions trained by a real worker through Temporal and MLflow, a feature view fed through Kafka.
- * Each page is checked for its data and photographed into docs/screenshots.
+ * Each page is checked for its data and photographed into .state/screenshots, or into the committed
+ * docs/screenshots with UPDATE_SCREENSHOTS=1 (so a plain test run leaves the tree clean).
  */
 
 const dashboardDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const repoRoot = resolve(dashboardDir, '../..');
-const screenshots = join(repoRoot, 'docs/screenshots');
+const screenshots = join(
+  repoRoot,
+  process.env.UPDATE_SCREENSHOTS === '1' ? 'docs/screenshots' : '.state/screenshots',
+);
 const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const mlflowUi = 'http://127.0.0.1:5500';
 
@@ -225,10 +230,9 @@ describe('dashboard in a browser', { timeout: 120_000 }, () => {
     await page.locator('main').first().waitFor();
   };
 
-  it('refuses a wrong token and signs in with the right one', async () => {
+  it('refuses a wrong token and signs in with the right one, which names its project', async () => {
     await page.goto(baseUrl);
     await page.getByLabel('API token').fill('shp_not-a-real-token');
-    await page.getByLabel('Project').fill(platform.projectSlug);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await poll(() => page.getByRole('alert').textContent()).toMatch(/token was not accepted/);
     await shoot('sign-in');
@@ -236,6 +240,11 @@ describe('dashboard in a browser', { timeout: 120_000 }, () => {
     await page.getByLabel('API token').fill(platform.adminToken);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('navigation', { name: 'Main' }).waitFor();
+    // No project was asked for: whoami told the dashboard, and the event stream opened for it.
+    const header = page.locator('header.top');
+    expect(await header.textContent()).toContain(platform.project.name);
+    expect(await header.textContent()).toContain('test-admin · admin');
+    await poll(() => page.getByTestId('live-status').getAttribute('data-status')).toBe('live');
     // The token stays in this tab's session storage only.
     expect(await page.evaluate(() => sessionStorage.getItem('shepherd.session'))).toContain(
       platform.adminToken,
@@ -254,9 +263,8 @@ describe('dashboard in a browser', { timeout: 120_000 }, () => {
     await poll(() => page.getByRole('region', { name: 'Rollouts in progress' }).textContent()).toContain(
       'No rollout in progress',
     );
-    // Alerts: an empty state, or the notice while the control plane has no alerts route.
-    await poll(() => page.getByRole('region', { name: 'Firing alerts' }).textContent()).toMatch(
-      /No alerts firing|not available yet/,
+    await poll(() => page.getByRole('region', { name: 'Firing alerts' }).textContent()).toContain(
+      'No alerts firing',
     );
     await shoot('overview');
   });
@@ -446,19 +454,89 @@ describe('dashboard in a browser', { timeout: 120_000 }, () => {
     expect(endpoint.body).toMatchObject({ candidateWeight: 0, champion: { version: 1 } });
   });
 
-  it('drift and alerts answer with data, an empty state, or "not available yet"', async () => {
-    for (const [hash, name, heading] of [
-      [`#/drift/${endpointName}`, 'drift', `Drift: ${endpointName}`],
-      ['#/alerts', 'alerts', 'Alerts'],
-    ] as const) {
-      await go(hash);
-      await page.getByRole('heading', { name: heading, exact: true }).waitFor();
-      // A table of data, an empty state, or the notice that the control plane lacks the route.
-      await poll(() =>
-        page.locator('main').locator('table, .state-empty, [data-testid="not-available"]').count(),
-      ).toBeGreaterThan(0);
-      expect(await page.getByRole('alert').count()).toBe(0);
-      await shoot(name);
+  it('alerts: the failed rollout’s alert, acknowledged from the UI', async () => {
+    // Rolling back the rollout above raised it (the worker's rollout_failed alert).
+    let alert: AlertView | undefined;
+    await poll(async () => {
+      const response = await platform.api<{ alerts: AlertView[] }>('GET', '/alerts?state=firing');
+      alert = response.body.alerts.find((candidate) => candidate.kind === 'rollout_failed');
+      return alert;
+    }).toBeDefined();
+    expect(alert).toMatchObject({ kind: 'rollout_failed', severity: 'critical', state: 'firing' });
+
+    await go('#/alerts');
+    const row = page.locator(`[data-alert-id="${alert!.id}"]`);
+    await row.waitFor();
+    const text = (await row.textContent()) ?? '';
+    expect(text).toContain(alert!.summary);
+    expect(text).toContain('critical');
+    expect(text).toContain('rollout failed · rollout');
+    // No docs base URL is configured: the runbook's repository path is shown as text.
+    expect(text).toContain('runbook docs/runbooks/failed-rollout.md');
+    expect(await row.getByRole('link', { name: /^rollout / }).getAttribute('href')).toBe(
+      `#/rollouts/${alert!.subject.id}`,
+    );
+    await shoot('alerts');
+
+    await row.getByRole('button', { name: 'Acknowledge' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByLabel('Note (optional)').fill('on it');
+    await dialog.getByRole('button', { name: 'Acknowledge' }).click();
+    // Open alerts are shown: the row stays, now acknowledged by the signed-in token.
+    await poll(() => row.textContent()).toMatch(/acknowledged\s*by token:test-admin/);
+    const after = await platform.api<AlertView>('GET', `/alerts/${alert!.id}`);
+    expect(after.body).toMatchObject({ state: 'acknowledged', acknowledgedBy: 'token:test-admin' });
+
+    await row.getByRole('link', { name: alert!.summary }).click();
+    const facts = page.getByTestId('alert-facts');
+    await poll(() => facts.textContent()).toContain('by token:test-admin');
+    expect(await page.getByRole('heading', { level: 1 }).textContent()).toContain('acknowledged');
+    expect(await page.getByTestId('alert-actions').getByRole('button').allTextContents()).toEqual([
+      'Resolve',
+      'Roll back endpoint',
+      'Retrain',
+    ]);
+    await shoot('alert');
+  });
+
+  it('live: an audit event over the stream refreshes the audit log without polling or reload', async () => {
+    await go('#/audit');
+    await page.getByTestId('audit-table').waitFor();
+    await poll(() => page.getByTestId('live-status').getAttribute('data-status')).toBe('live');
+    await page.evaluate(() => Object.assign(window, { notReloaded: true }));
+    const auditReads: number[] = [];
+    const onRequest = (request: { url: () => string }) => {
+      if (/\/audit\?/.test(request.url())) auditReads.push(Date.now());
+    };
+    page.on('request', onRequest);
+    try {
+      // Longer than the poll interval (1 s here): the audit log does not poll while the stream is live.
+      await page.waitForTimeout(1500);
+      expect(auditReads).toEqual([]);
+
+      const name = `live-${randomUUID().slice(0, 8)}`;
+      const created = await platform.api<ModelView>('POST', '/models', { name });
+      expect(created.status).toBe(201);
+      const firstRow = page.getByTestId('audit-table').locator('tbody tr').first();
+      await poll(() => firstRow.textContent()).toContain(created.body.id.slice(0, 12));
+      expect(await firstRow.textContent()).toContain('model.created');
+      expect(auditReads.length).toBeGreaterThan(0);
+      expect(await page.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded)).toBe(
+        true,
+      );
+    } finally {
+      page.off('request', onRequest);
     }
+  });
+
+  it('drift: the endpoint without a monitor says so', async () => {
+    await go(`#/drift/${endpointName}`);
+    await page.getByRole('heading', { name: `Drift: ${endpointName}`, exact: true }).waitFor();
+    await poll(() => page.getByTestId('drift-monitor').textContent()).toContain(
+      'No drift monitor watches this endpoint',
+    );
+    expect(await page.locator('main .state-empty').textContent()).toContain('No drift measured yet');
+    expect(await page.getByRole('alert').count()).toBe(0);
+    await shoot('drift');
   });
 });

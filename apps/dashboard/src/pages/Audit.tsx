@@ -25,7 +25,11 @@ export function AuditPage() {
   const [older, setOlder] = useState<AuditEventView[]>([]);
   const [olderError, setOlderError] = useState<unknown>(undefined);
   const [exhausted, setExhausted] = useState(false);
-  const latest = useLive('audit', () => api.audit({ limit: pageSize }));
+  const latest = useLive('audit', () => api.audit({ limit: pageSize }), {
+    // Every entry is an event on the stream: polling is only for when the stream is down.
+    on: ['*'],
+    poll: 'fallback',
+  });
   const verification = useLive('audit:verify', () => api.verifyAudit(), { poll: false });
 
   return (

@@ -1,18 +1,17 @@
-import type { DriftView } from '../api.ts';
+import { ApiError, isMissingRoute, type DriftMonitorView, type DriftReportView } from '../api.ts';
 import { useDashboard } from '../context.tsx';
+import { featureRows, type FeatureRow } from '../drift-rows.ts';
 import { useLive } from '../live.ts';
 import { href } from '../router.ts';
-import { Badge, Empty, Resource, formatNumber } from '../ui.tsx';
+import { Badge, Empty, Resource, StateBadge, Time, formatDuration, formatNumber } from '../ui.tsx';
 
-type FeatureDrift = DriftView['features'][number];
-
-/** Score over time as a line, with the threshold dashed. */
-function Sparkline({ feature }: { feature: FeatureDrift }) {
-  const points = feature.history ?? [];
+/** Score over the reported windows as a line, with the threshold dashed. */
+function Sparkline({ row }: { row: FeatureRow }) {
+  const points = row.history;
   if (points.length < 2) return <span className="muted">—</span>;
   const width = 160;
   const height = 36;
-  const max = Math.max(...points.map((p) => p.score), feature.threshold ?? 0) || 1;
+  const max = Math.max(...points.map((p) => p.score), row.threshold) || 1;
   const x = (i: number) => (i / (points.length - 1)) * width;
   const y = (value: number) => height - (value / max) * (height - 2) - 1;
   const path = points
@@ -23,115 +22,147 @@ function Sparkline({ feature }: { feature: FeatureDrift }) {
       width={width}
       height={height}
       role="img"
-      aria-label={`${feature.name} score over ${points.length} windows`}
+      aria-label={`${row.feature} ${row.signal} score over ${points.length} windows, threshold ${formatNumber(row.threshold)}`}
     >
-      {feature.threshold != null && (
-        <line x1={0} x2={width} y1={y(feature.threshold)} y2={y(feature.threshold)} className="threshold" />
-      )}
+      <line x1={0} x2={width} y1={y(row.threshold)} y2={y(row.threshold)} className="threshold" />
       <path d={path} className="spark" fill="none" />
     </svg>
   );
 }
 
-/** Reference and current distributions side by side, as shares so different sample sizes compare. */
-function Histograms({ feature }: { feature: FeatureDrift }) {
-  const reference = feature.reference?.counts ?? [];
-  const current = feature.current?.counts ?? [];
-  const bins = Math.max(reference.length, current.length);
-  if (bins === 0) return <span className="muted">—</span>;
-  const share = (counts: number[]) => {
-    const total = counts.reduce((a, b) => a + b, 0) || 1;
-    return counts.map((count) => count / total);
-  };
-  const r = share(reference);
-  const c = share(current);
-  const max = Math.max(...r, ...c) || 1;
-  const width = 180;
-  const height = 40;
-  const bar = width / bins;
+function MonitorLine({ monitor }: { monitor: DriftMonitorView | null }) {
+  if (!monitor) {
+    return (
+      <p className="muted" data-testid="drift-monitor">
+        No drift monitor watches this endpoint. Start one with{' '}
+        <code>POST …/endpoints/&lt;name&gt;/monitor</code>.
+      </p>
+    );
+  }
   return (
-    <svg
-      width={width}
-      height={height}
-      role="img"
-      aria-label={`${feature.name}: reference and current histograms`}
-    >
-      {Array.from({ length: bins }, (_, i) => (
-        <g key={i}>
-          <rect
-            x={i * bar}
-            width={bar / 2 - 1}
-            y={height - ((r[i] ?? 0) / max) * height}
-            height={((r[i] ?? 0) / max) * height}
-            className="hist-reference"
-          />
-          <rect
-            x={i * bar + bar / 2}
-            width={bar / 2 - 1}
-            y={height - ((c[i] ?? 0) / max) * height}
-            height={((c[i] ?? 0) / max) * height}
-            className="hist-current"
-          />
-        </g>
-      ))}
-    </svg>
+    <p data-testid="drift-monitor">
+      Monitor <StateBadge state={monitor.state} /> every {formatDuration(monitor.config.windowSeconds)}{' '}
+      against {monitor.config.baselineWindows} previous windows · policy{' '}
+      <strong>{monitor.config.policy.action}</strong> · {monitor.windowsJudged} windows judged
+      {monitor.lastWindowAt && (
+        <>
+          , last <Time iso={monitor.lastWindowAt} />
+        </>
+      )}
+    </p>
   );
 }
 
-function DriftTable({ endpoint }: { endpoint: string }) {
+function LatestWindow({ report }: { report: DriftReportView }) {
+  return (
+    <section aria-labelledby="drift-latest">
+      <h2 id="drift-latest">
+        Latest window {report.drifted ? <Badge tone="bad">drifted</Badge> : <Badge tone="good">stable</Badge>}
+      </h2>
+      <p className="small muted">
+        <Time iso={report.windowStart} /> – <Time iso={report.windowEnd} /> · {report.predictions}{' '}
+        predictions, {report.judged} judged, {report.labels} labels
+        {report.version !== null && <> · champion v{report.version}</>}
+      </p>
+      <ul className="plain-list" data-testid="drift-signals">
+        {report.signals.map((verdict) => (
+          <li key={verdict.signal}>
+            <strong>{verdict.signal}</strong> <StateBadge state={verdict.outcome} />{' '}
+            {verdict.shareDrifted !== null && (
+              <span className="small">{Math.round(verdict.shareDrifted * 100)}% of features drifted · </span>
+            )}
+            {verdict.metric && (
+              <span className="small">
+                {verdict.metric.name} {formatNumber(verdict.metric.value)} (reference{' '}
+                {formatNumber(verdict.metric.reference)}, {verdict.metric.labels} labels) ·{' '}
+              </span>
+            )}
+            <span className="small muted">{verdict.detail}</span>
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}
+
+function DriftReports({ endpoint }: { endpoint: string }) {
   const { api } = useDashboard();
-  const drift = useLive(`drift:${endpoint}`, () => api.drift(endpoint));
+  const drift = useLive(
+    `drift:${endpoint}`,
+    async () => {
+      const [reports, monitor] = await Promise.all([
+        api.driftReports(endpoint),
+        // No monitor is a 404 of its own; a missing route is the page's "not available yet".
+        api.driftMonitor(endpoint).catch((err: unknown) => {
+          if (err instanceof ApiError && err.status === 404 && !isMissingRoute(err)) return null;
+          throw err;
+        }),
+      ]);
+      return { reports: reports.reports, monitor };
+    },
+    // Monitors start and stop with an audit event; reports arrive each window: poll for those.
+    { on: ['deployment', 'alert'] },
+  );
   return (
     <Resource live={drift} what="Drift">
-      {({ features }) =>
-        features.length === 0 ? (
-          <Empty title="No drift measured yet">Scores appear after the first monitoring window.</Empty>
-        ) : (
-          <table data-testid="drift-table">
-            <thead>
-              <tr>
-                <th scope="col">Feature</th>
-                <th scope="col">Score</th>
-                <th scope="col">Threshold</th>
-                <th scope="col">Over time</th>
-                <th scope="col">
-                  <span className="hist-key-reference">reference</span> vs{' '}
-                  <span className="hist-key-current">current</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {features.map((feature) => {
-                const drifted =
-                  feature.drifted ??
-                  (feature.score != null && feature.threshold != null && feature.score > feature.threshold);
-                return (
-                  <tr key={feature.name} className={drifted ? 'row-bad' : ''}>
-                    <th scope="row">{feature.name}</th>
-                    <td className="number">
-                      {formatNumber(feature.score)} {drifted && <Badge tone="bad">drifted</Badge>}
-                    </td>
-                    <td className="number">{formatNumber(feature.threshold)}</td>
-                    <td>
-                      <Sparkline feature={feature} />
-                    </td>
-                    <td>
-                      <Histograms feature={feature} />
-                    </td>
-                  </tr>
-                );
-              })}
-            </tbody>
-          </table>
-        )
-      }
+      {({ reports, monitor }) => {
+        const latest = reports.at(-1);
+        const rows = featureRows(reports);
+        return (
+          <>
+            <MonitorLine monitor={monitor} />
+            {!latest ? (
+              <Empty title="No drift measured yet">Scores appear after the monitor’s first window.</Empty>
+            ) : (
+              <>
+                <LatestWindow report={latest} />
+                <h2>Features over the last {reports.length} windows</h2>
+                {rows.length === 0 ? (
+                  <Empty title="No feature was tested in these windows" />
+                ) : (
+                  <table data-testid="drift-table">
+                    <thead>
+                      <tr>
+                        <th scope="col">Feature</th>
+                        <th scope="col">Signal</th>
+                        <th scope="col">Test</th>
+                        <th scope="col">Score</th>
+                        <th scope="col">Threshold</th>
+                        <th scope="col">p-value</th>
+                        <th scope="col">Over time</th>
+                      </tr>
+                    </thead>
+                    <tbody>
+                      {rows.map((row) => (
+                        <tr key={`${row.signal}:${row.feature}`} className={row.drifted ? 'row-bad' : ''}>
+                          <th scope="row">{row.feature}</th>
+                          <td>{row.signal}</td>
+                          <td>{row.method}</td>
+                          <td className="number">
+                            {formatNumber(row.score)} {row.drifted && <Badge tone="bad">drifted</Badge>}
+                          </td>
+                          <td className="number">{formatNumber(row.threshold)}</td>
+                          <td className="number">{formatNumber(row.pValue)}</td>
+                          <td>
+                            <Sparkline row={row} />
+                          </td>
+                        </tr>
+                      ))}
+                    </tbody>
+                  </table>
+                )}
+              </>
+            )}
+          </>
+        );
+      }}
     </Resource>
   );
 }
 
 export function DriftPage({ endpoint }: { endpoint?: string | undefined }) {
   const { api } = useDashboard();
-  const endpoints = useLive('endpoints', () => api.listEndpoints());
+  const endpoints = useLive('endpoints', () => api.listEndpoints(), { on: ['endpoint'] });
   return (
     <>
       <h1>Drift{endpoint ? `: ${endpoint}` : ''}</h1>
@@ -154,7 +185,7 @@ export function DriftPage({ endpoint }: { endpoint?: string | undefined }) {
           )
         }
       </Resource>
-      {endpoint ? <DriftTable endpoint={endpoint} /> : <p className="muted">Pick an endpoint.</p>}
+      {endpoint ? <DriftReports endpoint={endpoint} /> : <p className="muted">Pick an endpoint.</p>}
     </>
   );
 }

@@ -14,7 +14,7 @@ export function freshness(view: FeatureViewView, now: number): { ageSeconds: num
 
 export function FeaturesPage() {
   const { api } = useDashboard();
-  const views = useLive('feature-views', () => api.featureViews());
+  const views = useLive('feature-views', () => api.featureViews(), { on: ['feature_view'] });
   return (
     <>
       <h1>Feature views</h1>

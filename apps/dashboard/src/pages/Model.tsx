@@ -34,14 +34,18 @@ export function GateSummary({ version }: { version: VersionView }) {
 
 export function ModelPage({ model }: { model: string }) {
   const { api, config } = useDashboard();
-  const data = useLive(`model:${model}`, async () => {
-    const [info, versions, trainings] = await Promise.all([
-      api.getModel(model),
-      api.listVersions(model),
-      api.listTrainings(model),
-    ]);
-    return { info, versions: versions.versions, trainings: trainings.trainings };
-  });
+  const data = useLive(
+    `model:${model}`,
+    async () => {
+      const [info, versions, trainings] = await Promise.all([
+        api.getModel(model),
+        api.listVersions(model),
+        api.listTrainings(model),
+      ]);
+      return { info, versions: versions.versions, trainings: trainings.trainings };
+    },
+    { on: ['model', 'model_version'] },
+  );
 
   return (
     <>

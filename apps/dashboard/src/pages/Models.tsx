@@ -5,7 +5,7 @@ import { Badge, Empty, Resource, Time } from '../ui.tsx';
 
 export function ModelsPage() {
   const { api } = useDashboard();
-  const models = useLive('models', () => api.listModels());
+  const models = useLive('models', () => api.listModels(), { on: ['model', 'model_version'] });
   return (
     <>
       <h1>Models</h1>

@@ -16,13 +16,19 @@ const readiness = z.object({
 export function OverviewPage() {
   const { api, config } = useDashboard();
   // Each endpoint with its SLO report; one endpoint's failing report does not hide the others.
-  const endpoints = useLive('overview:endpoints', async () => {
-    const list = await api.listEndpoints();
-    const slos = await Promise.allSettled(list.map((endpoint) => api.endpointSlo(endpoint.name)));
-    return list.map((endpoint, i) => ({ endpoint, slo: slos[i]! }));
+  const endpoints = useLive(
+    'overview:endpoints',
+    async () => {
+      const list = await api.listEndpoints();
+      const slos = await Promise.allSettled(list.map((endpoint) => api.endpointSlo(endpoint.name)));
+      return list.map((endpoint, i) => ({ endpoint, slo: slos[i]! }));
+    },
+    { on: ['endpoint'] },
+  );
+  const rollouts = useLive('overview:rollouts', () => api.listRollouts({ active: true }), {
+    on: ['rollout'],
   });
-  const rollouts = useLive('overview:rollouts', () => api.listRollouts({ active: true }));
-  const alerts = useLive('alerts', () => api.listAlerts());
+  const alerts = useLive('overview:alerts', () => api.listAlerts(['firing']), { on: ['alert'] });
   // /readyz is public and answers 503 with the same body when something is down.
   const health = useLive('readyz', async () => {
     const response = await fetch(`${config.apiBaseUrl}/readyz`);
@@ -72,7 +78,8 @@ export function OverviewPage() {
                 <ul className="plain-list">
                   {firing.map((alert) => (
                     <li key={alert.id}>
-                      <StateBadge state={alert.severity} /> {alert.summary}{' '}
+                      <StateBadge state={alert.severity} />{' '}
+                      <a href={href({ page: 'alert', id: alert.id })}>{alert.summary}</a>{' '}
                       <span className="muted small">
                         <Time iso={alert.lastFiredAt} />
                       </span>

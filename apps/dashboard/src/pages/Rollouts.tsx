@@ -1,8 +1,8 @@
 import { activeRolloutStates } from '@shepherd/contracts/serving';
-import type { RolloutAction, RolloutView } from '../api.ts';
+import type { EndpointConfig, RolloutAction, RolloutView } from '../api.ts';
 import { useDashboard } from '../context.tsx';
 import { temporalWorkflowUrl } from '../links.ts';
-import { useLive } from '../live.ts';
+import { useLive, type Live } from '../live.ts';
 import { href } from '../router.ts';
 import {
   ConfirmButton,
@@ -14,22 +14,30 @@ import {
   formatDuration,
   formatNumber,
 } from '../ui.tsx';
-import { TrafficSplit } from './serving.tsx';
+import { EndpointSplit } from './serving.tsx';
 
 const active: string[] = [...activeRolloutStates];
 
 /**
- * The candidate's share now: the rollout's last step while it runs; once it has ended, all traffic
- * went to the candidate (succeeded) or back to the champion (anything else).
+ * What a rollout did to traffic, in words, once it has ended. The rollout record keeps the weight of
+ * its last step after a rollback, so the traffic itself is read from the endpoint, never from here.
  */
-export function currentWeight(rollout: RolloutView): number {
-  if (active.includes(rollout.state)) return rollout.weight;
-  return rollout.state === 'succeeded' ? 100 : 0;
+function outcome(rollout: RolloutView): string {
+  if (rollout.state === 'succeeded') return `v${rollout.candidate.version} promoted to champion`;
+  return `v${rollout.candidate.version} taken out of traffic`;
+}
+
+/** The endpoint's traffic when it is still this rollout's (same candidate), else undefined. */
+function servingNow(rollout: RolloutView, endpoints: readonly EndpointConfig[] | undefined) {
+  const endpoint = endpoints?.find((item) => item.name === rollout.endpoint);
+  return endpoint?.candidate?.versionId === rollout.candidate.versionId ? endpoint : undefined;
 }
 
 export function RolloutsPage() {
   const { api } = useDashboard();
-  const rollouts = useLive('rollouts', () => api.listRollouts());
+  const rollouts = useLive('rollouts', () => api.listRollouts(), { on: ['rollout', 'endpoint'] });
+  const endpoints = useLive('endpoints', () => api.listEndpoints(), { on: ['endpoint'] });
+  const endpointList = endpoints.status === 'ready' ? endpoints.data : undefined;
   return (
     <>
       <h1>Rollouts</h1>
@@ -45,7 +53,7 @@ export function RolloutsPage() {
                 <tr>
                   <th scope="col">Rollout</th>
                   <th scope="col">State</th>
-                  <th scope="col">Traffic</th>
+                  <th scope="col">Traffic now</th>
                   <th scope="col">Started</th>
                 </tr>
               </thead>
@@ -61,12 +69,7 @@ export function RolloutsPage() {
                       <StateBadge state={rollout.state} />
                     </td>
                     <td>
-                      <TrafficSplit
-                        champion={rollout.champion?.version}
-                        candidate={rollout.candidate.version}
-                        candidateWeight={currentWeight(rollout)}
-                        mode={rollout.mode}
-                      />
+                      <RolloutTraffic rollout={rollout} endpoints={endpointList} />
                     </td>
                     <td>
                       <Time iso={rollout.createdAt} />
@@ -79,6 +82,22 @@ export function RolloutsPage() {
         }
       </Resource>
     </>
+  );
+}
+
+function RolloutTraffic({
+  rollout,
+  endpoints,
+}: {
+  rollout: RolloutView;
+  endpoints: readonly EndpointConfig[] | undefined;
+}) {
+  if (!active.includes(rollout.state)) return <span className="small muted">ended: {outcome(rollout)}</span>;
+  const endpoint = servingNow(rollout, endpoints);
+  return endpoint ? (
+    <EndpointSplit endpoint={endpoint} />
+  ) : (
+    <span className="small">step weight {rollout.weight}%</span>
   );
 }
 
@@ -178,9 +197,42 @@ const actions: {
   },
 ];
 
+/**
+ * What the endpoint serves, read from the endpoint itself: after a rollback the rollout record still
+ * holds its last step's weight, which the endpoint no longer serves.
+ */
+function ServingNow({ rollout, endpoints }: { rollout: RolloutView; endpoints: Live<EndpointConfig[]> }) {
+  const endpoint =
+    endpoints.status === 'ready' ? endpoints.data.find((e) => e.name === rollout.endpoint) : undefined;
+  return (
+    <section aria-label="Traffic now" data-testid="serving-now">
+      {endpoint ? (
+        <>
+          <p className="small muted">
+            {rollout.endpoint} serves now
+            {active.includes(rollout.state) && (
+              <>
+                {' '}
+                · rollout at step {rollout.step + 1}, {rollout.weight}%
+              </>
+            )}
+            {!active.includes(rollout.state) && <> · rollout ended: {outcome(rollout)}</>}
+          </p>
+          <EndpointSplit endpoint={endpoint} />
+        </>
+      ) : endpoints.status === 'loading' ? (
+        <p className="small muted">Loading the endpoint’s traffic…</p>
+      ) : (
+        <p className="small muted">The endpoint’s traffic is unavailable.</p>
+      )}
+    </section>
+  );
+}
+
 export function RolloutPage({ id }: { id: string }) {
   const { api, config } = useDashboard();
-  const rollout = useLive(`rollout:${id}`, () => api.getRollout(id));
+  const rollout = useLive(`rollout:${id}`, () => api.getRollout(id), { on: ['rollout', 'endpoint'] });
+  const endpoints = useLive('endpoints', () => api.listEndpoints(), { on: ['endpoint'] });
   return (
     <>
       <p className="breadcrumbs">
@@ -192,12 +244,7 @@ export function RolloutPage({ id }: { id: string }) {
             <h1>
               {r.endpoint}: {r.model} v{r.candidate.version} <StateBadge state={r.state} />
             </h1>
-            <TrafficSplit
-              champion={r.champion?.version}
-              candidate={r.candidate.version}
-              candidateWeight={currentWeight(r)}
-              mode={r.mode}
-            />
+            <ServingNow rollout={r} endpoints={endpoints} />
             <div className="actions" data-testid="rollout-actions">
               {actions
                 .filter((item) => item.when.includes(r.state))
@@ -213,6 +260,7 @@ export function RolloutPage({ id }: { id: string }) {
                     onConfirm={async (reason) => {
                       await api.rolloutAction(r.id, item.action, reason || undefined);
                       rollout.refresh();
+                      endpoints.refresh();
                     }}
                   />
                 ))}
@@ -226,6 +274,7 @@ export function RolloutPage({ id }: { id: string }) {
                 onConfirm={async (reason) => {
                   await api.rollback(r.endpoint, reason);
                   rollout.refresh();
+                  endpoints.refresh();
                 }}
               />
             </div>

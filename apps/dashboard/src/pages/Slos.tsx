@@ -88,22 +88,41 @@ function SloTables({ slo }: { slo: SloView }) {
   );
 }
 
-export function SlosPage() {
+/** Every endpoint's SLOs, or one endpoint's (`#/slos/<name>`, where alerts about it link). */
+export function SlosPage({ endpoint: only }: { endpoint?: string | undefined }) {
   const { api } = useDashboard();
-  const data = useLive('slos', async () => {
-    const endpoints = await api.listEndpoints();
-    const slos = await Promise.allSettled(endpoints.map((endpoint) => api.endpointSlo(endpoint.name)));
-    return endpoints.map((endpoint, i) => ({ endpoint, slo: slos[i]! }));
-  });
+  const data = useLive(
+    `slos:${only ?? '*'}`,
+    async () => {
+      const all = await api.listEndpoints();
+      const endpoints = only === undefined ? all : all.filter((endpoint) => endpoint.name === only);
+      const slos = await Promise.allSettled(endpoints.map((endpoint) => api.endpointSlo(endpoint.name)));
+      return endpoints.map((endpoint, i) => ({ endpoint, slo: slos[i]! }));
+    },
+    { on: ['endpoint'] },
+  );
   return (
     <>
-      <h1>SLOs</h1>
+      {only === undefined ? (
+        <h1>SLOs</h1>
+      ) : (
+        <>
+          <p className="breadcrumbs">
+            <a href={href({ page: 'slos' })}>SLOs</a> / {only}
+          </p>
+          <h1>Endpoint {only}</h1>
+        </>
+      )}
       <Resource live={data} what="Endpoints">
         {(list) =>
           list.length === 0 ? (
-            <Empty title="No endpoints yet">
-              SLOs are measured per endpoint once a model serves traffic.
-            </Empty>
+            only === undefined ? (
+              <Empty title="No endpoints yet">
+                SLOs are measured per endpoint once a model serves traffic.
+              </Empty>
+            ) : (
+              <Empty title={`No endpoint ${only}`}>It may have been removed.</Empty>
+            )
           ) : (
             list.map(({ endpoint, slo }) => (
               <section

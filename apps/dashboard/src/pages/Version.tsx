@@ -110,7 +110,9 @@ function Gates({ report }: { report: Report }) {
 
 export function VersionPage({ model, version }: { model: string; version: number }) {
   const { api, config } = useDashboard();
-  const data = useLive(`version:${model}:${version}`, () => api.getVersion(model, version));
+  const data = useLive(`version:${model}:${version}`, () => api.getVersion(model, version), {
+    on: ['model_version'],
+  });
   return (
     <>
       <p className="breadcrumbs">
