@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { registerDriftCommands } from './drift-commands.ts';
 import { loadCliEnv } from './env.ts';
 import { registerRegistryCommands } from './registry-commands.ts';
 import { registerServingCommands } from './serving-commands.ts';
@@ -31,5 +32,6 @@ export function buildProgram(
 
   registerRegistryCommands(program, out);
   registerServingCommands(program, out);
+  registerDriftCommands(program, out);
   return program;
 }
