@@ -6,6 +6,7 @@ import { buildApp } from '../../api/src/app.ts';
 import { createToken } from '@shepherd/registry/tokens';
 import type { ArtifactStore } from '@shepherd/artifacts/types';
 import { dataConverterFor } from '@shepherd/clients/codec';
+import { createKafka } from '@shepherd/clients/kafka';
 import { connectTemporal } from '@shepherd/clients/temporal';
 import { generateFraudRows, type DatasetOptions } from '@shepherd/datagen/fraud';
 import { writeCsv } from '@shepherd/datagen/csv';
@@ -81,6 +82,7 @@ export async function startPlatform(options: { worker?: boolean; trainers?: Reco
       trainers,
       workDir,
       logger: quietLogger(),
+      kafka: createKafka({ brokers: env.KAFKA_BROKERS, clientId: 'test-worker' }),
     };
     worker = await createWorker(connection, {
       address: env.TEMPORAL_ADDRESS,

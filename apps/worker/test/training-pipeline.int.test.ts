@@ -2,13 +2,19 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeCsv } from '@shepherd/datagen/csv';
-import { generateFraudRows } from '@shepherd/datagen/fraud';
+import { fraudFeatureNames, generateFraudRows } from '@shepherd/datagen/fraud';
 import type { LineageView, ModelView, TrainingRunView, VersionView } from '@shepherd/contracts/registry';
 import { connectTemporal } from '@shepherd/clients/temporal';
 import { experimentName } from '@shepherd/registry/mlflow-mirror';
 import { eventually, scratchDir } from '@shepherd/testing/platform';
 import type { EndpointConfig, RolloutView } from '@shepherd/contracts/serving';
 import { buildProgram } from '../../cli/src/program.ts';
+import { createKafka } from '@shepherd/clients/kafka';
+import { labelTopic } from '@shepherd/contracts/features';
+import { cardTransactionEvent, cardTransactionLabel } from '@shepherd/features/card-events';
+import { registerFeatureView } from '@shepherd/features/registry';
+import { cardTransactionsV2 } from '@shepherd/features/views';
+import { writeEvents } from '../../../packages/features/test/store-helpers.ts';
 import { scriptTrainer, startPlatform, type Platform } from './harness.ts';
 
 const aucGate = { roc_auc: { threshold: 0.75, greaterIsBetter: true } };
@@ -440,5 +446,44 @@ describe('trainingPipeline on the real stack', { timeout: 600_000 }, () => {
     expect(await version(run.version!)).toMatchObject({ state: 'production', aliases: ['champion'] });
     const champion = await platform.mlflow.getModelVersionByAlias(model, 'champion');
     expect(champion.run_id).toBe((await version(run.version!)).mlflowRunId);
+  });
+  it('trains from a point-in-time set of feature views and labels; lineage reaches the Kafka offsets', async () => {
+    const ctx = { db: platform.database.db, projectId: platform.project.id, actor: 'test' };
+    const viewName = `cards_${Date.now().toString(36)}`;
+    const { registered } = await registerFeatureView(ctx, {
+      ...cardTransactionsV2,
+      name: viewName,
+      sourceTopic: `features.${viewName}`,
+    });
+    const rows = [...generateFraudRows({ rows: 6000, cards: 150, seed: 21, days: 5 })];
+    await writeEvents(platform.database.db, registered, rows.map(cardTransactionEvent), []);
+    const kafka = createKafka({ brokers: platform.env.KAFKA_BROKERS, clientId: 'pit-pipeline-test' });
+    const producer = kafka.producer();
+    await producer.connect();
+    try {
+      await producer.send({
+        topic: labelTopic(model),
+        messages: rows.map((row) => ({ key: row.card_id, value: JSON.stringify(cardTransactionLabel(row)) })),
+      });
+    } finally {
+      await producer.disconnect();
+    }
+
+    const run = await train('point-in-time', '', {
+      data: { views: [{ name: viewName, features: [...fraudFeatureNames] }] },
+      gates: aucGate,
+    });
+    expect(run.state, run.failureReason ?? '').toBe('succeeded');
+    const v = await version(run.version!);
+    expect(v.metrics.roc_auc).toBeGreaterThan(0.75);
+    const lineage = await platform.api<LineageView>(
+      'GET',
+      `/lineage/model_version/${v.id}?direction=upstream`,
+    );
+    const ids = lineage.body.nodes.map((node) => `${node.kind}:${node.id}`);
+    expect(ids).toContain(`feature_view:${viewName}@${cardTransactionsV2.version}`);
+    expect(ids.some((id) => id.startsWith(`topic_range:${labelTopic(model)}#`))).toBe(true);
+    const labelEdge = lineage.body.edges.find((edge) => edge.from.id.startsWith(`${labelTopic(model)}#`));
+    expect(labelEdge?.to).toEqual({ kind: 'training_set', id: v.trainingSetId });
   });
 });

@@ -62,12 +62,37 @@ export const promotionPolicy = z
 
 export type PromotionPolicy = z.infer<typeof promotionPolicy>;
 
-export const trainingDataSpec = z.object({
-  /** Labelled rows (CSV with transaction_id, event_time, features…, label). */
-  uri: artifactUri,
-  holdoutFraction: z.number().gt(0).lte(0.5).default(0.2),
-  splitSeed: z.number().int().nonnegative().default(42),
-});
+export const trainingDataSpec = z
+  .object({
+    /** Labelled rows (CSV with transaction_id, event_time, features…, label). */
+    uri: artifactUri.optional(),
+    /**
+     * Or a point-in-time training set: each label on `labelTopic` (default `labels.<model>`) joined
+     * with these feature views as of the label's time; the Kafka offsets used go into the manifest.
+     */
+    views: z
+      .array(
+        z.strictObject({
+          name: z.string().min(1).max(63),
+          version: z.number().int().positive().optional(),
+          /** Features and aggregates to take, in this order; default all numeric ones. */
+          features: z.array(z.string().min(1).max(63)).min(1).max(500).optional(),
+        }),
+      )
+      .min(1)
+      .max(5)
+      .optional(),
+    labelTopic: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]{1,249}$/)
+      .optional(),
+    holdoutFraction: z.number().gt(0).lte(0.5).default(0.2),
+    splitSeed: z.number().int().nonnegative().default(42),
+  })
+  .refine((data) => (data.uri === undefined) !== (data.views === undefined), {
+    message:
+      'name either uri (a CSV of labelled rows) or views (a point-in-time set from feature views and labels)',
+  });
 
 export const trainerSpec = z.object({
   /** A trainer registered with the worker (e.g. reference-sklearn); the API never runs arbitrary commands. */

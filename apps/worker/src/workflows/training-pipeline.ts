@@ -57,7 +57,11 @@ export async function trainingPipeline(input: TrainingPipelineInput): Promise<Tr
 
   try {
     await step('building_training_set');
-    const trainingSet = await io.prepareTrainingSet({ ...scope, data: input.data });
+    const trainingSet = await io.prepareTrainingSet({
+      ...scope,
+      data: input.data,
+      modelName: input.modelName,
+    });
 
     let mlflowRunId: string | null;
     let artifact;
