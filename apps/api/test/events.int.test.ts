@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditEvents } from '@shepherd/db/schema';
 import { raiseAlert } from '@shepherd/registry/alerts';
 import { ensureProject } from '@shepherd/registry/projects';
-import { createToken } from '@shepherd/registry/tokens';
+import { createToken, revokeToken } from '@shepherd/registry/tokens';
 import { openTestDatabase } from '@shepherd/testing/database';
 import { quietLogger } from '@shepherd/testing/platform';
 import { buildApp } from '../src/app.ts';
@@ -333,6 +333,18 @@ describe('event streams and the server around them', () => {
         5000,
       );
       expect(events.map((event) => event.event)).toEqual(['ready', 'heartbeat', 'heartbeat']);
+      // A revoked token's stream ends at its next heartbeat.
+      const { token: doomed, record } = await createToken(database.db, {
+        projectId: project.id,
+        name: 'doomed',
+        role: 'viewer',
+        createdBy: 'test',
+      });
+      const revokedStream = await openStream(`http://127.0.0.1:${port}/v1/projects/${slug}/events`, doomed);
+      await revokedStream.until((event) => event.event === 'ready', 5000);
+      await revokeToken(database.db, project.id, record.id, 'test');
+      expect(await revokedStream.end(5000)).toBe(true);
+
       // app.close() waits for every connection: it returns only because the stream was ended.
       await app.close();
       closed = true;

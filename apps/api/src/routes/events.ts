@@ -28,6 +28,7 @@ import type { RouteDeps } from './context.ts';
  * - `event: audit` with `id: <audit id>` and `{id, action, subjectKind, subjectId, createdAt}` for each
  *   new audit entry (every registry, deployment, token and alert action writes one);
  * - `event: heartbeat` every 15 s, so clients and proxies can tell a quiet stream from a dead one;
+ *   the token is checked again each time, and a revoked or expired token's stream ends;
  * - `event: reset` when a reconnect missed more than can be replayed: reload everything.
  *
  * `Last-Event-ID` (a header, as SSE clients send it) replays the entries after that id first.
@@ -251,7 +252,10 @@ const lastEventId = z
   .transform(Number);
 
 /** The same checks a table route with permission `read` makes (route.ts `authorize`), in the same order. */
-async function authorizeStream(db: Database, request: FastifyRequest): Promise<Principal> {
+async function authorizeStream(
+  db: Database,
+  request: FastifyRequest,
+): Promise<{ principal: Principal; token: string }> {
   const header = request.headers.authorization;
   const token = header?.startsWith('Bearer ') ? header.slice('Bearer '.length).trim() : undefined;
   if (!token) throw new ShepherdError('unauthenticated', 'send an API token: Authorization: Bearer shp_…');
@@ -267,7 +271,7 @@ async function authorizeStream(db: Database, request: FastifyRequest): Promise<P
   if (!allows(principal.role, 'read')) {
     throw new ShepherdError('forbidden', `role ${principal.role} may not read events (needs read)`);
   }
-  return principal;
+  return { principal, token };
 }
 
 function frame(event: string, data: unknown, id?: number): string {
@@ -289,7 +293,7 @@ export function registerEventRoutes(
   });
 
   app.get('/v1/projects/:project/events', async (request, reply) => {
-    const principal = await authorizeStream(deps.db, request);
+    const { principal, token } = await authorizeStream(deps.db, request);
     const header = request.headers['last-event-id'];
     const resumeFrom = header === undefined ? undefined : lastEventId.safeParse(header);
     if (resumeFrom && !resumeFrom.success) {
@@ -379,9 +383,20 @@ export function registerEventRoutes(
       return;
     }
     write(frame('ready', { lastEventId: position }, position));
-    heartbeat = setInterval(
-      () => write(frame('heartbeat', { at: new Date().toISOString() })),
-      options.heartbeatMs,
-    );
+    // Each heartbeat checks the token again: a stream outlives no revocation or expiry by more
+    // than one heartbeat. The client's reconnect then gets the 401.
+    heartbeat = setInterval(() => {
+      authenticate(deps.db, token).then(
+        (still) => {
+          if (still) write(frame('heartbeat', { at: new Date().toISOString() }));
+          else response.end();
+        },
+        (err: unknown) => {
+          // The database is briefly away: keep the stream, check again next time.
+          request.log.warn({ err }, 'rechecking an event stream token failed');
+          write(frame('heartbeat', { at: new Date().toISOString() }));
+        },
+      );
+    }, options.heartbeatMs);
   });
 }
