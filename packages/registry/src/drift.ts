@@ -834,10 +834,9 @@ export async function planRetrain(
     .where(and(eq(models.projectId, ctx.projectId), eq(models.id, endpoint.modelId)));
   if (!project || !model) throw new ShepherdError('not_found', `model of endpoint ${endpoint.name} is gone`);
   const spec = run.spec as Record<string, unknown>;
-  const data = {
-    ...(spec['data'] as Record<string, unknown>),
-    ...(input.dataUri ? { uri: input.dataUri } : {}),
-  };
+  // A data URI given by the policy replaces the champion's source (a CSV or a point-in-time spec).
+  const { views: _views, labelTopic: _labelTopic, ...rest } = spec['data'] as Record<string, unknown>;
+  const data = input.dataUri ? { ...rest, uri: input.dataUri } : (spec['data'] as Record<string, unknown>);
   const workflowId = trainingWorkflowId(project.slug, input.requestId);
   const pipeline = trainingPipelineInput.parse({
     ...spec,
