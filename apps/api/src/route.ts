@@ -44,6 +44,12 @@ export interface RouteSpec<
    * links the response to every operation on the new resource, for clients and schemathesis alike.
    */
   creates?: { param: string; field: string };
+  /**
+   * The handler's result is sent as it is, without the response schema's parse: only for a hot
+   * route whose handler builds its answer from already-typed data (a parse there copies every value
+   * and costs more than the lookup). The schema still documents the route, and its tests check it.
+   */
+  trustedResponse?: boolean;
   handler: (input: {
     params: z.output<P>;
     query: z.output<Q>;
@@ -107,16 +113,55 @@ function invalid(issues: { path: string; message: string }[]): ShepherdError {
   );
 }
 
+/** How long a token check is remembered (see docs/security.md); the gateway does the same. */
+export const tokenCacheMs = 5_000;
+
+/**
+ * Token checks remembered for a few seconds: on a hot route (an online lookup) the PostgreSQL round
+ * trip per request costs as much as the work itself. A token revoked through this process is
+ * forgotten at once; one revoked elsewhere (another API process, SQL) works for at most `ttlMs`.
+ */
+export class TokenCache {
+  private readonly entries = new Map<
+    string,
+    { principal: Promise<Principal | undefined>; expires: number }
+  >();
+
+  constructor(
+    private readonly db: Database,
+    private readonly ttlMs: number,
+  ) {}
+
+  get(token: string): Promise<Principal | undefined> {
+    if (this.ttlMs <= 0) return authenticate(this.db, token);
+    // Keyed by the token itself: it is in this process's memory with every request anyway.
+    const now = Date.now();
+    const cached = this.entries.get(token);
+    if (cached && cached.expires > now) return cached.principal;
+    // Bounded: a flood of made-up tokens costs a query each, never unbounded memory.
+    if (this.entries.size >= 10_000) this.entries.clear();
+    const principal = authenticate(this.db, token);
+    // Unknown tokens are remembered too; failed checks are not (the next request retries).
+    this.entries.set(token, { principal, expires: now + this.ttlMs });
+    principal.catch(() => this.entries.delete(token));
+    return principal;
+  }
+
+  clear(): void {
+    this.entries.clear();
+  }
+}
+
 /**
  * Who is calling, checked before anything else about the request: a valid bearer token, for the
  * project in the path, whose role carries the route's permission. Another project's resources
  * answer 404, as if they did not exist.
  */
-async function authorize(db: Database, spec: RouteSpec, request: FastifyRequest): Promise<Principal> {
+async function authorize(tokens: TokenCache, spec: RouteSpec, request: FastifyRequest): Promise<Principal> {
   const header = request.headers.authorization;
   const token = header?.startsWith('Bearer ') ? header.slice('Bearer '.length).trim() : undefined;
   if (!token) throw new ShepherdError('unauthenticated', 'send an API token: Authorization: Bearer shp_…');
-  const principal = await authenticate(db, token);
+  const principal = await tokens.get(token);
   if (!principal) throw new ShepherdError('unauthenticated', 'the API token is unknown, revoked or expired');
   const project = (request.params as { project?: unknown }).project;
   if (typeof project === 'string' && project !== principal.project.slug) {
@@ -136,7 +181,9 @@ export function registerRoutes(
   routes: RouteSpec[],
   db: Database,
   limiter?: RateLimiter,
+  options: { tokenCacheMs?: number } = {},
 ): void {
+  const tokens = new TokenCache(db, options.tokenCacheMs ?? tokenCacheMs);
   // A JSON body's `__proto__` and `constructor.prototype` keys are dropped rather than refused (Fastify's
   // default): the schemas allow and ignore unknown keys, and these are unknown keys like any other.
   app.removeContentTypeParser('application/json');
@@ -153,7 +200,7 @@ export function registerRoutes(
       method: spec.method,
       url: spec.url,
       handler: async (request, reply) => {
-        const principal = await authorize(db, spec, request);
+        const principal = await authorize(tokens, spec, request);
         const quota = limiter?.take(principal.tokenId);
         if (quota && !quota.allowed) {
           void reply.header('retry-after', String(quota.retryAfterSeconds));
@@ -166,7 +213,11 @@ export function registerRoutes(
         const query = parse(spec.query, request.query, 'query');
         const body = parse(spec.body, request.body, 'body');
         const result = await spec.handler({ params, query, body, principal, request, reply });
-        return reply.status(spec.status ?? 200).send(spec.response.parse(result));
+        // A revocation through this process takes effect at once here, not after the cache's TTL.
+        if (spec.operationId === 'revokeToken') tokens.clear();
+        return reply
+          .status(spec.status ?? 200)
+          .send(spec.trustedResponse ? result : spec.response.parse(result));
       },
     });
   }
