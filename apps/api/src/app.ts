@@ -10,6 +10,7 @@ import { registerRoutes, type RouteSpec } from './route.ts';
 import type { RouteDeps } from './routes/context.ts';
 import { servingRoutes } from './routes/serving.ts';
 import { alertRoutes } from './routes/alerts.ts';
+import { parityRoutes } from './routes/parity.ts';
 import { auditRoutes } from './routes/audit.ts';
 import { driftRoutes } from './routes/drift.ts';
 import { featureRoutes } from './routes/features.ts';
@@ -39,6 +40,7 @@ export function apiRoutes(services: RouteDeps): RouteSpec[] {
     ...auditRoutes(services),
     ...servingRoutes(services),
     ...alertRoutes(services),
+    ...parityRoutes(services),
     ...whoamiRoutes(),
     ...driftRoutes(services),
   ];

@@ -272,7 +272,7 @@ describe('canary rollouts on the real stack', { timeout: 300_000 }, () => {
         intervalSeconds: interval,
         thresholds: { maxLatencyP99Ratio: ratio },
       });
-      expect(result.rollout.state).toBe('rolled_back');
+      expect(result.rollout.state, JSON.stringify(result.rollout.analyses.slice(0, 2))).toBe('rolled_back');
       expect(result.rollout.analyses).toHaveLength(1);
       const analysis = result.rollout.analyses[0]!;
       expect(analysis.verdict).toBe('failed');
@@ -353,5 +353,39 @@ describe('canary rollouts on the real stack', { timeout: 300_000 }, () => {
       ),
     );
     expect(Number(critical?.[1])).toBeGreaterThanOrEqual(3);
+  });
+  // Last: from here on the fixture's feature view has a failing parity report.
+  it('checks feature parity through the API; a failing report alerts and fails the next canary analysis', async () => {
+    // The fixture wrote online rows only: offline-as-of-now has none of them.
+    const checked = await api<{ mismatchRate: number; sampled: number; byField: Record<string, number> }>(
+      'POST',
+      '/feature-views/cards/parity-checks',
+      { sampleSize: 200 },
+    );
+    expect(checked.status, JSON.stringify(checked.body)).toBe(200);
+    expect(checked.body.sampled).toBe(200);
+    expect(checked.body.mismatchRate).toBe(1);
+    expect(checked.body.byField['presence']).toBe(200);
+    const listed = await api<{ reports: unknown[] }>('GET', '/feature-views/cards/parity-checks');
+    expect(listed.body.reports.length).toBeGreaterThanOrEqual(1);
+    const alerts = (await api<{ alerts: AlertView[] }>('GET', '/alerts?state=firing')).body.alerts;
+    expect(alerts.find((a) => a.kind === 'parity')).toMatchObject({
+      severity: 'warning',
+      subject: { kind: 'feature_view' },
+    });
+
+    const result = await playRollout({
+      name: 'parity',
+      steps: [
+        { weight: 20, bakeSeconds: 30, manualApproval: false },
+        { weight: 100, bakeSeconds: 0, manualApproval: false },
+      ],
+      intervalSeconds: 5,
+    });
+    expect(result.rollout.state).toBe('rolled_back');
+    expect(result.rollout.analyses[0]?.checks.find((c) => c.name === 'parity')).toMatchObject({
+      outcome: 'failed',
+      value: 1,
+    });
   });
 });

@@ -33,9 +33,10 @@ export function psi(expected: readonly number[], actual: readonly number[]): num
 }
 
 /**
- * Merges neighbouring bins until each holds at least `minExpected` of the reference's counts, so
- * the index is not dominated by bins too sparse to estimate (the usual chi-squared practice). The
- * last merged bin absorbs a sparse tail.
+ * Merges neighbouring bins until each holds at least `minExpected` of both sides' counts together,
+ * so neither the index nor the test is dominated by bins too sparse to estimate (the usual
+ * chi-squared practice). Pooled, not the reference's alone: a bin the champion never uses but the
+ * canary fills is exactly the shift to see. The last merged bin absorbs a sparse tail.
  */
 export function mergeSparseBins(
   expected: readonly number[],
@@ -48,7 +49,7 @@ export function mergeSparseBins(
   for (let i = 0; i < Math.max(expected.length, actual.length); i++) {
     e += expected[i] ?? 0;
     a += actual[i] ?? 0;
-    if (e >= minExpected) {
+    if (e + a >= minExpected) {
       merged.expected.push(e);
       merged.actual.push(a);
       e = 0;

@@ -111,7 +111,12 @@ describe('canary analysis', () => {
     const result = analyzeCanary(window, canary, champion, analysisThresholds.parse({ minRequests: 10 }));
     expect(psi(champion.predictionCounts, canary.predictionCounts)).toBeGreaterThan(0.5);
     expect(result.checks.find((c) => c.name === 'prediction_shift')?.outcome).toBe('passed');
-    expect(mergeSparseBins([20, 5, 2, 0, 1], [8, 2, 0, 1, 0])).toEqual({ expected: [20, 8], actual: [8, 3] });
+    expect(mergeSparseBins([20, 5, 2, 0, 1], [8, 2, 0, 1, 0])).toEqual({
+      expected: [20, 8],
+      actual: [8, 3],
+    });
+    // Mass where the champion has none stays a bin of its own: that is the shift.
+    expect(mergeSparseBins([0, 0, 0, 40], [30, 0, 0, 0])).toEqual({ expected: [0, 40], actual: [30, 0] });
   });
 
   it('computes PSI as the textbook formula and stays finite on empty bins', () => {

@@ -5,6 +5,7 @@ import { evaluateActivities } from './evaluate.ts';
 import { importActivities } from './import.ts';
 import { lifecycleActivities } from './lifecycle.ts';
 import { rolloutActivities } from './rollout.ts';
+import { parityActivities } from './parity.ts';
 import { trainActivities } from './train.ts';
 import { trainingSetActivities } from './training-set.ts';
 
@@ -23,6 +24,7 @@ export function createActivities(deps: ActivityDeps) {
     ...evaluateActivities(deps),
     ...lifecycleActivities(deps),
     ...rolloutActivities(deps),
+    ...parityActivities(deps),
     ...driftActivities(deps),
   };
 }

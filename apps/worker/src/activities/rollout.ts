@@ -15,6 +15,7 @@ import { addEdges } from '@shepherd/registry/lineage';
 import { getModelById } from '@shepherd/registry/models';
 import { listRollouts, planRollout, recordRolloutProgress } from '@shepherd/registry/rollouts';
 import { summarizeStats } from '@shepherd/registry/serving-stats';
+import { getLatestParityReport } from '@shepherd/features/parity';
 import { getVersionById, transitionVersion } from '@shepherd/registry/versions';
 import { mirrorAliases } from '@shepherd/registry/mlflow-mirror';
 import type { RegistryContext } from '@shepherd/registry/context';
@@ -27,7 +28,21 @@ export interface RolloutRef extends Scope {
   candidateVersionId: string;
 }
 
+/** A parity report older than this says nothing about the features a canary is served now. */
+const parityFreshMs = 3_600_000;
+
 export function rolloutActivities(deps: ActivityDeps) {
+  /** The latest parity report of the endpoint's feature view, when it is recent. */
+  async function recentParity(ctx: RegistryContext, endpointId: string, now: Date) {
+    const endpoint = await getEndpointById(ctx, endpointId);
+    if (!endpoint.featureViewName) return undefined;
+    const report = await getLatestParityReport(deps.db, ctx.projectId, endpoint.featureViewName, {
+      ...(endpoint.featureViewVersion ? { version: endpoint.featureViewVersion } : {}),
+    }).catch(() => null);
+    if (!report || now.getTime() - Date.parse(report.checkedAt) > parityFreshMs) return undefined;
+    return { mismatchRate: report.mismatchRate, checkedAt: report.checkedAt };
+  }
+
   /** MLflow shows the same champion as Shepherd; a model never mirrored (MLflow off) is skipped. */
   async function mirrorChampion(ctx: RegistryContext, modelId: string) {
     if (!deps.mlflow) return;
@@ -149,6 +164,7 @@ export function rolloutActivities(deps: ActivityDeps) {
           canary,
           champion,
           input.thresholds,
+          { parity: await recentParity(ctx, input.endpointId, window.until) },
         );
         await recordRolloutProgress(ctx, input.rolloutId, { analysis });
         return { analysis, reasons: failureReasons(analysis) };

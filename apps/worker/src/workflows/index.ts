@@ -3,3 +3,4 @@ export * from './ping.ts';
 export * from './training-pipeline.ts';
 export * from './canary-rollout.ts';
 export * from './drift-monitor.ts';
+export * from './parity-check.ts';
