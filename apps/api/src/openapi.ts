@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { errorBody } from '@shepherd/contracts/health';
 import { updateVersionBody } from '@shepherd/contracts/registry';
-import { importRunBody, metricGate } from '@shepherd/contracts/training';
+import { importRunBody, metricGate, promotionPolicy, trainingDataSpec } from '@shepherd/contracts/training';
 import { errorStatus, type ErrorCode } from '@shepherd/core/errors';
 import type { RouteSpec } from './route.ts';
 
@@ -22,6 +22,11 @@ const refinements = new Map<z.core.$ZodType, Record<string, unknown>>([
     },
   ],
   [updateVersionBody, { anyOf: [{ required: ['description'] }, { required: ['tags'] }] }],
+  [trainingDataSpec, { oneOf: [{ required: ['uri'] }, { required: ['views'] }] }],
+  [
+    promotionPolicy,
+    { if: { properties: { mode: { const: 'canary' } }, required: ['mode'] }, then: { required: ['canary'] } },
+  ],
   [importRunBody.shape.artifactPath.unwrap(), { not: { pattern: '(^|/)\\.\\.(/|$)' } }],
 ]);
 
