@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { createToken } from '../packages/registry/src/tokens.ts';
 import { scratchDir } from '../packages/testing/src/platform.ts';
 import { fixturePath, servingFixture, type ServingFixture } from '../apps/gateway/test/harness.ts';
+import { bundleWorkflows } from '../apps/worker/src/worker.ts';
 import { freePort, stackEnv, startApp, type AppName, type AppProcess } from './_processes.ts';
 
 /** Online rows `card-0 … card-(n-1)`, which the load generators cycle through. */
@@ -71,6 +72,10 @@ export async function startPlatform(log: (message: string) => void): Promise<Pla
     const datasetUri = (await fx.artifacts.put(`data/bench-${randomUUID()}.csv`, Buffer.from(tinyCsv(300))))
       .uri;
 
+    // As production workers do: a prebuilt workflow bundle, not webpack at start (whose memory
+    // would otherwise be the worker's peak).
+    const workflowBundle = join(workDir, 'workflow-bundle.js');
+    await writeFile(workflowBundle, await bundleWorkflows());
     const taskQueue = `bench-${randomUUID()}`;
     // Encrypted payloads, as production should run them; API and worker share the key.
     const payloadKeys = `bench:${randomBytes(32).toString('base64')}`;
@@ -85,6 +90,7 @@ export async function startPlatform(log: (message: string) => void): Promise<Pla
         ...common,
         LOG_LEVEL: 'info',
         WORKER_TASK_QUEUES: taskQueue,
+        WORKFLOW_BUNDLE: workflowBundle,
         SHEPHERD_PAYLOAD_KEYS: payloadKeys,
         WORK_DIR: join(workDir, 'worker'),
         TRAINERS_JSON: JSON.stringify({ [COPY_TRAINER]: ['/bin/sh', trainer] }),
