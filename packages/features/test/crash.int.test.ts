@@ -16,6 +16,8 @@ import { registerFeatureView, type RegisteredFeatureView } from '../src/registry
 import { cardTransactionsV1 } from '../src/views.ts';
 import { cardTransactionEventV1 } from '../src/card-events.ts';
 import { dlqEnd, produceAll, readDlq } from './kafka-helpers.ts';
+import { down, up } from '../../../infra/local/manager.ts';
+import { defaultCacheDir, defaultStateDir } from '../../../infra/local/paths.ts';
 
 const repoRoot = resolve(import.meta.dirname, '../../..');
 const VALID = 40_000;
@@ -156,6 +158,51 @@ describe('ingestion process killed mid-stream', () => {
       `[features] killed at ${atKill}/${VALID} rows; DLQ messages ${dlq.length} for ${MALFORMED} rejects`,
     );
   }, 180_000);
+
+  it('keeps going through a broker restart: after it, nothing lost and nothing duplicated', async () => {
+    const before = await offlineCount();
+    const rows = [...generateFraudRows({ rows: 20_000, seed: 6 })].map((row) => ({
+      ...row,
+      transaction_id: `restart-${row.transaction_id}`,
+    }));
+    const producer = kafka.producer();
+    await producer.connect();
+    await produceAll(
+      producer,
+      topic,
+      rows.map((row) => featureEventMessage(cardTransactionEventV1(row))),
+    );
+    await producer.disconnect();
+
+    const ingestion = startIngestion();
+    await eventually(async () => ((await offlineCount()) >= before + 2000 ? true : undefined), {
+      timeoutMs: 60_000,
+      intervalMs: 50,
+      what: 'ingestion under way',
+    });
+    // The stack's own broker, stopped and started again with its data: what an operator's restart does.
+    const stack = { cacheDir: defaultCacheDir(), stateDir: defaultStateDir(), log: () => undefined };
+    await down(stack, ['kafka']);
+    const duringOutage = await offlineCount();
+    await up(stack, ['kafka']);
+
+    await eventually(async () => ((await offlineCount()) >= before + rows.length ? true : undefined), {
+      timeoutMs: 120_000,
+      intervalMs: 250,
+      what: 'ingestion to catch up after the broker restart',
+    });
+    ingestion.kill('SIGTERM');
+    expect(await exited(ingestion)).toBe(0);
+    const [counts] = await database.db
+      .select({
+        rows: sql<number>`count(*)::int`,
+        restarted: sql<number>`count(distinct ${featureOfflineRows.values}->>'transaction_id') filter (where ${featureOfflineRows.values}->>'transaction_id' like 'restart-%')`,
+      })
+      .from(featureOfflineRows)
+      .where(eq(featureOfflineRows.viewId, registered.id));
+    expect(counts).toEqual({ rows: before + rows.length, restarted: rows.length });
+    expect(duringOutage).toBeLessThan(before + rows.length);
+  }, 240_000);
 });
 
 function killGroup(child: ChildProcess, signal: NodeJS.Signals) {
