@@ -4,6 +4,7 @@ import type { Logger } from '@shepherd/core/logger';
 import { runChecks, type Check } from '@shepherd/clients/health';
 import type { ReadinessResponse } from '@shepherd/contracts/health';
 import { RateLimiter } from './auth/rate-limit.ts';
+import type { OidcVerifier } from './auth/oidc.ts';
 import { frameworkErrorOptions, installErrorHandling } from './errors.ts';
 import { openApiDocument } from './openapi.ts';
 import { registerRoutes, type RouteSpec } from './route.ts';
@@ -29,6 +30,8 @@ export interface ApiDeps {
   services?: RouteDeps;
   /** Requests a minute per API token; unset: no limit. */
   rateLimitPerMinute?: number | undefined;
+  /** Also accept OIDC bearer tokens from this issuer; unset: Shepherd API tokens only. */
+  oidc?: OidcVerifier | undefined;
 }
 
 export function apiRoutes(services: RouteDeps): RouteSpec[] {
@@ -87,6 +90,7 @@ export function buildApp(deps: ApiDeps) {
       routes,
       deps.services.db,
       deps.rateLimitPerMinute ? new RateLimiter(deps.rateLimitPerMinute) : undefined,
+      { oidc: deps.oidc },
     );
     const document = openApiDocument(routes);
     app.get('/v1/openapi.json', async () => document);

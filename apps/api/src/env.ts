@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { artifactStoreEnv } from '@shepherd/artifacts/env';
 import { taskQueues } from '@shepherd/contracts/training';
+import { oidcAlgorithms } from './auth/oidc.ts';
 import {
   csv,
   hostPort,
@@ -12,7 +13,7 @@ import {
   postgresUrl,
 } from '@shepherd/core/env';
 
-export const apiEnvSchema = z.object({
+const apiEnvFields = z.object({
   API_HOST: z.string().default('127.0.0.1'),
   API_PORT: port.default(8080),
   LOG_LEVEL: logLevel,
@@ -42,6 +43,41 @@ export const apiEnvSchema = z.object({
   ...artifactStoreEnv,
   /** Unset: MLflow mirroring is off. */
   MLFLOW_TRACKING_URI: httpUrl.optional(),
+  /** OIDC bearer tokens (docs/security.md); unset: only Shepherd API tokens. Needs OIDC_AUDIENCE. */
+  OIDC_ISSUER: httpUrl.optional(),
+  OIDC_AUDIENCE: z.string().min(1).optional(),
+  /** Unset: the jwks_uri of the issuer's /.well-known/openid-configuration. */
+  OIDC_JWKS_URL: httpUrl.optional(),
+  /** The claim listing `project:role` entries (a dotted path for nested claims). */
+  OIDC_ROLE_CLAIM: z.string().min(1).default('shepherd_roles'),
+  OIDC_ALLOWED_ALGS: z
+    .string()
+    .transform((value) =>
+      value
+        .split(',')
+        .map((part) => part.trim())
+        .filter((part) => part !== ''),
+    )
+    .pipe(
+      z.array(z.enum(oidcAlgorithms, { message: `each must be one of ${oidcAlgorithms.join(', ')}` })).min(1),
+    )
+    .default(['RS256', 'ES256']),
+});
+
+export const apiEnvSchema = apiEnvFields.superRefine((env, issues) => {
+  // Half a configuration would either silently turn OIDC off or accept tokens meant for other APIs.
+  if (env.OIDC_ISSUER && !env.OIDC_AUDIENCE) {
+    issues.addIssue({
+      code: 'custom',
+      path: ['OIDC_AUDIENCE'],
+      message: 'required when OIDC_ISSUER is set',
+    });
+  }
+  for (const name of ['OIDC_AUDIENCE', 'OIDC_JWKS_URL'] as const) {
+    if (env[name] && !env.OIDC_ISSUER) {
+      issues.addIssue({ code: 'custom', path: ['OIDC_ISSUER'], message: `required when ${name} is set` });
+    }
+  }
 });
 
 export type ApiEnv = z.infer<typeof apiEnvSchema>;

@@ -13,6 +13,7 @@ import { ensureProject } from '@shepherd/registry/projects';
 import { buildApp } from './app.ts';
 import { ensureToken } from '@shepherd/registry/tokens';
 import { loadApiEnv } from './env.ts';
+import { OidcVerifier, oidcConfigFromEnv } from './auth/oidc.ts';
 
 runMain('api', async () => {
   const env = loadApiEnv();
@@ -61,7 +62,11 @@ runMain('api', async () => {
     });
   }
 
+  const oidcConfig = oidcConfigFromEnv(env);
+  if (oidcConfig) logger.info({ issuer: oidcConfig.issuer }, 'accepting OIDC bearer tokens');
+
   const app = buildApp({
+    oidc: oidcConfig ? new OidcVerifier(database.db, oidcConfig) : undefined,
     rateLimitPerMinute: env.RATE_LIMIT_PER_MINUTE || undefined,
     logger,
     readiness,

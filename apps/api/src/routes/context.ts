@@ -5,6 +5,7 @@ import type { MlflowClient } from '@shepherd/mlflow/client';
 import type { RegistryContext } from '@shepherd/registry/context';
 import type { FastifyRequest } from 'fastify';
 import type { Principal } from '@shepherd/registry/tokens';
+import { actorOf } from '../auth/oidc.ts';
 
 export interface RouteDeps {
   db: Database;
@@ -23,7 +24,7 @@ export function projectContext(deps: RouteDeps, principal: Principal, request: F
   const ctx: RegistryContext = {
     db: deps.db,
     projectId: principal.project.id,
-    actor: `token:${principal.name}`,
+    actor: actorOf(principal),
     requestId: request.id,
   };
   return { project: principal.project, ctx };

@@ -3,6 +3,7 @@ import { slug } from '@shepherd/contracts/registry';
 import { roles, type ApiToken } from '@shepherd/db/schema';
 import { createToken, listTokens, revokeToken } from '@shepherd/registry/tokens';
 import { route, type RouteSpec } from '../route.ts';
+import { actorOf } from '../auth/oidc.ts';
 import type { RouteDeps } from './context.ts';
 
 const projectParams = z.object({ project: slug });
@@ -51,7 +52,7 @@ export function tokenRoutes(deps: RouteDeps): RouteSpec[] {
           projectId: principal.project.id,
           name: body.name,
           role: body.role,
-          createdBy: `token:${principal.name}`,
+          createdBy: actorOf(principal),
           expiresAt: body.expiresInDays ? new Date(Date.now() + body.expiresInDays * 86_400_000) : null,
         });
         return { ...view(record), token };
@@ -80,7 +81,7 @@ export function tokenRoutes(deps: RouteDeps): RouteSpec[] {
       params: projectParams.extend({ id: z.uuid() }),
       response: tokenView,
       handler: async ({ params, principal }) =>
-        view(await revokeToken(deps.db, principal.project.id, params.id, `token:${principal.name}`)),
+        view(await revokeToken(deps.db, principal.project.id, params.id, actorOf(principal))),
     }),
   ];
 }
