@@ -296,8 +296,14 @@ async function serveAndRollOut(
         },
       },
     });
-    const { rollouts } = await api.call<{ rollouts: RolloutView[] }>('GET', `/rollouts?endpoint=${endpoint}`);
-    let rollout = rollouts[0];
+    // The run is decided before its rollout starts: the rollout appears a moment later.
+    let rollout: RolloutView | undefined;
+    for (let waited = 0; !rollout && waited < 30_000; waited += 500) {
+      ({
+        rollouts: [rollout],
+      } = await api.call<{ rollouts: RolloutView[] }>('GET', `/rollouts?endpoint=${endpoint}`));
+      if (!rollout) await new Promise((resolve) => setTimeout(resolve, 500));
+    }
     if (!rollout) throw new Error(`v4 (${run.state}) started no rollout: ${run.failureReason ?? ''}`);
     let shown = -1;
     while (['running', 'awaiting_approval', 'paused'].includes(rollout.state)) {

@@ -429,7 +429,17 @@ describe('trainingPipeline on the real stack', { timeout: 600_000 }, () => {
       },
     });
     expect(run.state).toBe('succeeded');
-    const rollouts = await platform.api<{ rollouts: RolloutView[] }>('GET', `/rollouts?endpoint=${endpoint}`);
+    // The run is decided before its rollout starts: the rollout appears a moment later.
+    const rollouts = await eventually(
+      async () => {
+        const listed = await platform.api<{ rollouts: RolloutView[] }>(
+          'GET',
+          `/rollouts?endpoint=${endpoint}`,
+        );
+        return listed.body.rollouts.length > 0 ? listed : undefined;
+      },
+      { timeoutMs: 30_000, what: 'the canary rollout to start' },
+    );
     expect(rollouts.body.rollouts).toHaveLength(1);
     expect(rollouts.body.rollouts[0]!.candidate.version).toBe(run.version);
     const finished = await eventually(
