@@ -503,6 +503,9 @@ describe('dashboard in a browser', { timeout: 120_000 }, () => {
     await go('#/audit');
     await page.getByTestId('audit-table').waitFor();
     await poll(() => page.getByTestId('live-status').getAttribute('data-status')).toBe('live');
+    // Connecting refreshes the page once (it may have missed events before the stream was up); let
+    // that settle before counting reads.
+    await page.waitForTimeout(700);
     await page.evaluate(() => Object.assign(window, { notReloaded: true }));
     const auditReads: number[] = [];
     const onRequest = (request: { url: () => string }) => {
@@ -510,9 +513,11 @@ describe('dashboard in a browser', { timeout: 120_000 }, () => {
     };
     page.on('request', onRequest);
     try {
-      // Longer than the poll interval (1 s here): the audit log does not poll while the stream is live.
-      await page.waitForTimeout(1500);
-      expect(auditReads).toEqual([]);
+      // Three poll intervals (1 s here): polling would read at least twice. One read is allowed: an
+      // audit event from the platform's own background work refreshes the page, as it should.
+      await page.waitForTimeout(3000);
+      expect(auditReads.length).toBeLessThanOrEqual(1);
+      auditReads.length = 0;
 
       const name = `live-${randomUUID().slice(0, 8)}`;
       const created = await platform.api<ModelView>('POST', '/models', { name });
