@@ -19,6 +19,7 @@ import { createToken } from '../packages/registry/src/tokens.ts';
 import { openTestDatabase } from '../packages/testing/src/database.ts';
 import { testEnv } from '../packages/testing/src/env.ts';
 import type { Benchmark, BenchResult } from './lib.ts';
+import { atFixedRate } from './_fixed-rate.ts';
 
 const featureCounts = [10, 50, 100] as const;
 const rates = [100, 500, 1000] as const;
@@ -33,67 +34,6 @@ function viewFor(features: number) {
     ttlSeconds: 86_400,
     features: Array.from({ length: features }, (_, f) => ({ name: `f${f}`, type: 'float' as const })),
   });
-}
-
-interface Latencies {
-  p50: number;
-  p99: number;
-  max: number;
-  achievedRps: number;
-  errors: number;
-}
-
-function percentile(sorted: Float64Array, q: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
-}
-
-/**
- * Open loop: request i is due at start + i / rate whatever happened to earlier ones, and its
- * latency is counted from when it was due, so a stall shows in the tail instead of hiding.
- */
-async function atFixedRate(
-  rate: number,
-  seconds: number,
-  call: (i: number) => Promise<void>,
-): Promise<Latencies> {
-  const total = Math.round(rate * seconds);
-  const latencies = new Float64Array(total);
-  let errors = 0;
-  const start = performance.now() + 5;
-  const pending: Promise<void>[] = [];
-  let i = 0;
-  while (i < total) {
-    // Issue everything due by now, then yield to I/O (setImmediate) or sleep until the next one.
-    const now = performance.now();
-    while (i < total && start + (i * 1000) / rate <= now) {
-      const due = start + (i * 1000) / rate;
-      const index = i++;
-      pending.push(
-        call(index).then(
-          () => {
-            latencies[index] = performance.now() - due;
-          },
-          () => {
-            errors++;
-            latencies[index] = performance.now() - due;
-          },
-        ),
-      );
-    }
-    const wait = start + (i * 1000) / rate - performance.now();
-    await new Promise((resolve) => (wait > 2 ? setTimeout(resolve, wait - 1) : setImmediate(resolve)));
-  }
-  await Promise.all(pending);
-  const elapsed = (performance.now() - start) / 1000;
-  latencies.sort();
-  return {
-    p50: percentile(latencies, 0.5),
-    p99: percentile(latencies, 0.99),
-    max: latencies[latencies.length - 1] ?? NaN,
-    achievedRps: total / elapsed,
-    errors,
-  };
 }
 
 const round3 = (value: number) => Math.round(value * 1000) / 1000;
