@@ -1,0 +1,1 @@
+ALTER TABLE "projects" ADD COLUMN "four_eyes_promotion" boolean DEFAULT true NOT NULL;
