@@ -17,6 +17,7 @@ import { driftRoutes } from './routes/drift.ts';
 import { featureRoutes } from './routes/features.ts';
 import { modelRoutes } from './routes/models.ts';
 import { tokenRoutes } from './routes/tokens.ts';
+import { settingsRoutes } from './routes/settings.ts';
 import { trainingRoutes } from './routes/trainings.ts';
 import { whoamiRoutes } from './routes/whoami.ts';
 import { registerEventRoutes } from './routes/events.ts';
@@ -39,6 +40,7 @@ export function apiRoutes(services: RouteDeps): RouteSpec[] {
     ...modelRoutes(services),
     ...trainingRoutes(services),
     ...tokenRoutes(services),
+    ...settingsRoutes(services),
     ...featureRoutes(services),
     ...auditRoutes(services),
     ...servingRoutes(services),

@@ -25,6 +25,7 @@ import {
 } from '@shepherd/registry/endpoints';
 import { getRollout, listRollouts, planRollout, rolloutViews } from '@shepherd/registry/rollouts';
 import { sloReport, summarizeStats } from '@shepherd/registry/serving-stats';
+import { assertFourEyes } from '@shepherd/registry/settings';
 import { getVersion } from '@shepherd/registry/versions';
 import { route, type RouteSpec } from '../route.ts';
 import { projectContext, type RouteDeps } from './context.ts';
@@ -224,6 +225,7 @@ export function servingRoutes(deps: RouteDeps): RouteSpec[] {
           steps: body.steps,
           analysisIntervalSeconds: body.analysisIntervalSeconds,
           thresholds: body.thresholds,
+          labels: body.labels,
         });
         try {
           await deps.temporal.workflow.start('canaryRollout', {
@@ -286,28 +288,27 @@ export function servingRoutes(deps: RouteDeps): RouteSpec[] {
         // Letting more traffic through is an approval; stopping or holding it is anyone's who may write.
         permission: action === 'approve' || action === 'promote' ? 'approve' : 'write',
         summary: {
-          approve: 'Approve the manual gate the rollout waits at (not by whoever started it: four eyes)',
+          approve:
+            'Approve the manual gate the rollout waits at (not by whoever started it when the project requires four eyes)',
           pause: 'Pause the rollout; its bake clock stops',
           resume: 'Resume a paused rollout',
           abort: 'Abort: all traffic back to the champion at once',
-          promote: 'Promote the candidate now, skipping the remaining steps',
+          promote:
+            'Promote the candidate now, skipping the remaining steps (not by whoever started it when the project requires four eyes)',
         }[action],
         tag: 'serving',
         params: rolloutParams,
         body: z.strictObject({ reason: z.string().min(1).max(2000).optional() }).optional(),
         response: rolloutView,
         status: 202,
-        errors: action === 'approve' ? ['conflict', 'forbidden'] : ['conflict'],
+        errors: action === 'approve' || action === 'promote' ? ['conflict', 'forbidden'] : ['conflict'],
         handler: async ({ params, body, principal, request }) => {
           const { ctx } = projectContext(deps, principal, request);
           const rollout = await signalRollout(ctx, params.rollout, async (workflowId) => {
             const handle = deps.temporal.workflow.getHandle(workflowId);
-            const current = await getRollout(ctx, params.rollout);
-            if (action === 'approve' && current.startedBy === ctx.actor) {
-              throw new ShepherdError(
-                'forbidden',
-                'four eyes: the rollout must be approved by someone other than who started it',
-              );
+            // Both let the candidate go on towards champion: four eyes, when the project asks for it.
+            if (action === 'approve' || action === 'promote') {
+              await assertFourEyes(ctx, await getRollout(ctx, params.rollout), action);
             }
             const who = { actor: ctx.actor };
             // The workflow knows which gate it waits at.
