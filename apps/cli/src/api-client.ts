@@ -19,7 +19,11 @@ export class ApiClient {
     private readonly token?: string,
   ) {}
 
-  async call<T>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown): Promise<T> {
+  async call<T>(
+    method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE',
+    path: string,
+    body?: unknown,
+  ): Promise<T> {
     const url = new URL(`/v1/projects/${encodeURIComponent(this.project)}${path}`, this.baseUrl);
     let response: Response;
     try {

@@ -3,6 +3,7 @@ import { registerDriftCommands } from './drift-commands.ts';
 import { loadCliEnv } from './env.ts';
 import { registerRegistryCommands } from './registry-commands.ts';
 import { registerServingCommands } from './serving-commands.ts';
+import { registerSettingsCommands } from './settings-commands.ts';
 import { collectStatus, formatStatus } from './status.ts';
 
 export function buildProgram(
@@ -33,5 +34,6 @@ export function buildProgram(
   registerRegistryCommands(program, out);
   registerServingCommands(program, out);
   registerDriftCommands(program, out);
+  registerSettingsCommands(program, out);
   return program;
 }
