@@ -21,6 +21,7 @@ import { settingsRoutes } from './routes/settings.ts';
 import { trainingRoutes } from './routes/trainings.ts';
 import { whoamiRoutes } from './routes/whoami.ts';
 import { registerEventRoutes } from './routes/events.ts';
+import { seriesRoutes } from './routes/series.ts';
 import { apiMetrics } from './metrics.ts';
 
 export interface ApiDeps {
@@ -48,6 +49,7 @@ export function apiRoutes(services: RouteDeps): RouteSpec[] {
     ...parityRoutes(services),
     ...whoamiRoutes(),
     ...driftRoutes(services),
+    ...seriesRoutes(services),
   ];
 }
 
@@ -96,7 +98,7 @@ export function buildApp(deps: ApiDeps) {
     );
     const document = openApiDocument(routes);
     app.get('/v1/openapi.json', async () => document);
-    registerEventRoutes(app, deps.services);
+    registerEventRoutes(app, deps.services, {}, deps.oidc);
   }
 
   return app;
