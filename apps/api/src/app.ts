@@ -98,7 +98,7 @@ export function buildApp(deps: ApiDeps) {
     );
     const document = openApiDocument(routes);
     app.get('/v1/openapi.json', async () => document);
-    registerEventRoutes(app, deps.services);
+    registerEventRoutes(app, deps.services, {}, deps.oidc);
   }
 
   return app;

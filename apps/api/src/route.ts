@@ -6,6 +6,7 @@ import { allows, type Permission } from '@shepherd/registry/permissions';
 import type { RateLimiter } from './auth/rate-limit.ts';
 import type { OidcVerifier } from './auth/oidc.ts';
 import { authenticate, type Principal } from '@shepherd/registry/tokens';
+import { Authenticator, bearerToken } from './auth/authenticate.ts';
 import { errorResponse } from './errors.ts';
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -158,22 +159,10 @@ export class TokenCache {
  * project in the path, whose role carries the route's permission. Another project's resources
  * answer 404, as if they did not exist.
  */
-async function authorize(
-  tokens: TokenCache,
-  spec: RouteSpec,
-  request: FastifyRequest,
-  oidc?: OidcVerifier,
-): Promise<Principal> {
-  const header = request.headers.authorization;
-  const token = header?.startsWith('Bearer ') ? header.slice('Bearer '.length).trim() : undefined;
-  if (!token) throw new ShepherdError('unauthenticated', 'send an API token: Authorization: Bearer shp_…');
+async function authorize(auth: Authenticator, spec: RouteSpec, request: FastifyRequest): Promise<Principal> {
+  const token = bearerToken(request);
   const project = (request.params as { project?: unknown }).project;
-  // Anything but a Shepherd token goes to the identity provider's verifier, when one is configured.
-  const principal =
-    oidc && !token.startsWith('shp_')
-      ? await oidc.authenticate(token, typeof project === 'string' ? project : undefined)
-      : await tokens.get(token);
-  if (!principal) throw new ShepherdError('unauthenticated', 'the API token is unknown, revoked or expired');
+  const principal = await auth.principal(token, typeof project === 'string' ? project : undefined);
   if (typeof project === 'string' && project !== principal.project.slug) {
     throw new ShepherdError('not_found', `project '${project}' does not exist`);
   }
@@ -194,6 +183,7 @@ export function registerRoutes(
   options: { tokenCacheMs?: number; oidc?: OidcVerifier | undefined } = {},
 ): void {
   const tokens = new TokenCache(db, options.tokenCacheMs ?? tokenCacheMs);
+  const auth = new Authenticator((token) => tokens.get(token), options.oidc);
   // A JSON body's `__proto__` and `constructor.prototype` keys are dropped rather than refused (Fastify's
   // default): the schemas allow and ignore unknown keys, and these are unknown keys like any other.
   app.removeContentTypeParser('application/json');
@@ -210,7 +200,7 @@ export function registerRoutes(
       method: spec.method,
       url: spec.url,
       handler: async (request, reply) => {
-        const principal = await authorize(tokens, spec, request, options.oidc);
+        const principal = await authorize(auth, spec, request);
         const quota = limiter?.take(principal.tokenId);
         if (quota && !quota.allowed) {
           void reply.header('retry-after', String(quota.retryAfterSeconds));

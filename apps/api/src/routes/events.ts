@@ -9,6 +9,8 @@ import type { Database } from '@shepherd/db/client';
 import { auditEvents } from '@shepherd/db/schema';
 import { allows } from '@shepherd/registry/permissions';
 import { authenticate, type Principal } from '@shepherd/registry/tokens';
+import { Authenticator, bearerToken } from '../auth/authenticate.ts';
+import type { OidcVerifier } from '../auth/oidc.ts';
 import type { RouteDeps } from './context.ts';
 
 /**
@@ -16,10 +18,11 @@ import type { RouteDeps } from './context.ts';
  *
  * It lives outside the route table on purpose: the table's routes answer one JSON body, feed the
  * OpenAPI document, and are fuzzed by schemathesis, which would wait on an endless stream. It is
- * authorised like a table route with `read`: `Authorization: Bearer shp_…` only. There is no
- * `?access_token=`: a token in a URL ends up in access logs, proxies and browser history, and the
- * dashboard reads the stream with `fetch` (which sends headers) rather than `EventSource` (which
- * cannot).
+ * authenticated the same way as a table route (a Shepherd API token, or an OIDC bearer token when an
+ * issuer is configured) and authorised with `read`, from the `Authorization: Bearer …` header only.
+ * There is no `?access_token=`: a token in a URL ends up in access logs, proxies and browser
+ * history, and the dashboard reads the stream with `fetch` (which sends headers) rather than
+ * `EventSource` (which cannot).
  *
  * The stream:
  * - `event: ready`, once, when the subscription is in place; its `id` is the position the stream
@@ -28,7 +31,8 @@ import type { RouteDeps } from './context.ts';
  * - `event: audit` with `id: <audit id>` and `{id, action, subjectKind, subjectId, createdAt}` for each
  *   new audit entry (every registry, deployment, token and alert action writes one);
  * - `event: heartbeat` every 15 s, so clients and proxies can tell a quiet stream from a dead one;
- *   the token is checked again each time, and a revoked or expired token's stream ends;
+ *   the token is checked again each time, and the stream of a token that was revoked, expired (an
+ *   OIDC token's `exp` included) or lost its role in the project ends;
  * - `event: reset` when a reconnect missed more than can be replayed: reload everything.
  *
  * `Last-Event-ID` (a header, as SSE clients send it) replays the entries after that id first.
@@ -253,15 +257,12 @@ const lastEventId = z
 
 /** The same checks a table route with permission `read` makes (route.ts `authorize`), in the same order. */
 async function authorizeStream(
-  db: Database,
+  auth: Authenticator,
   request: FastifyRequest,
 ): Promise<{ principal: Principal; token: string }> {
-  const header = request.headers.authorization;
-  const token = header?.startsWith('Bearer ') ? header.slice('Bearer '.length).trim() : undefined;
-  if (!token) throw new ShepherdError('unauthenticated', 'send an API token: Authorization: Bearer shp_…');
-  const principal = await authenticate(db, token);
-  if (!principal) throw new ShepherdError('unauthenticated', 'the API token is unknown, revoked or expired');
+  const token = bearerToken(request);
   const params = projectParams.safeParse(request.params);
+  const principal = await auth.principal(token, params.success ? params.data.project : undefined);
   if (!params.success) {
     throw new ShepherdError('validation_failed', `params.project: ${params.error.issues[0]?.message}`);
   }
@@ -282,8 +283,11 @@ export function registerEventRoutes(
   app: FastifyInstance,
   deps: RouteDeps,
   overrides: EventStreamOptions = {},
+  oidc?: OidcVerifier,
 ): void {
   const options = { ...defaults, ...overrides };
+  // Uncached, unlike the route table's: a stream is opened rarely and its token is rechecked on purpose.
+  const auth = new Authenticator((token) => authenticate(deps.db, token), oidc);
   const feeds = new AuditFeeds(deps.db, options, app.log);
   const open = new Set<ServerResponse>();
 
@@ -293,7 +297,7 @@ export function registerEventRoutes(
   });
 
   app.get('/v1/projects/:project/events', async (request, reply) => {
-    const { principal, token } = await authorizeStream(deps.db, request);
+    const { principal, token } = await authorizeStream(auth, request);
     const header = request.headers['last-event-id'];
     const resumeFrom = header === undefined ? undefined : lastEventId.safeParse(header);
     if (resumeFrom && !resumeFrom.success) {
@@ -386,13 +390,13 @@ export function registerEventRoutes(
     // Each heartbeat checks the token again: a stream outlives no revocation or expiry by more
     // than one heartbeat. The client's reconnect then gets the 401.
     heartbeat = setInterval(() => {
-      authenticate(deps.db, token).then(
+      auth.stillValid(token, principal.project.slug).then(
         (still) => {
           if (still) write(frame('heartbeat', { at: new Date().toISOString() }));
           else response.end();
         },
         (err: unknown) => {
-          // The database is briefly away: keep the stream, check again next time.
+          // The database or the identity provider is briefly away: keep the stream, check again next time.
           request.log.warn({ err }, 'rechecking an event stream token failed');
           write(frame('heartbeat', { at: new Date().toISOString() }));
         },
