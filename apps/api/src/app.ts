@@ -22,6 +22,7 @@ import { trainingRoutes } from './routes/trainings.ts';
 import { whoamiRoutes } from './routes/whoami.ts';
 import { registerEventRoutes } from './routes/events.ts';
 import { seriesRoutes } from './routes/series.ts';
+import { lineageEdgeRoutes } from './routes/lineage-edges.ts';
 import { apiMetrics } from './metrics.ts';
 
 export interface ApiDeps {
@@ -50,6 +51,7 @@ export function apiRoutes(services: RouteDeps): RouteSpec[] {
     ...whoamiRoutes(),
     ...driftRoutes(services),
     ...seriesRoutes(services),
+    ...lineageEdgeRoutes(services),
   ];
 }
 

@@ -2,6 +2,8 @@ import { hostname } from 'node:os';
 import { z } from 'zod';
 import { artifactStoreEnv } from '@shepherd/artifacts/env';
 import { csv, hostPort, logLevel, parseEnv, port, postgresUrl } from '@shepherd/core/env';
+import { kafkaTopicName } from '@shepherd/contracts/kafka';
+import { predictionsTopic } from '@shepherd/contracts/serving';
 
 const flag = z
   .enum(['0', '1', 'true', 'false', ''])
@@ -19,10 +21,7 @@ export const gatewayEnvSchema = z.object({
   ...artifactStoreEnv,
   KAFKA_BROKERS: csv(hostPort).default(['127.0.0.1:9092']),
   /** The prediction log's topic (contracts `predictionsTopic`); another name for tests and staging. */
-  GATEWAY_PREDICTIONS_TOPIC: z
-    .string()
-    .regex(/^[A-Za-z0-9._-]{1,249}$/, { message: 'must be a valid Kafka topic name' })
-    .default('predictions'),
+  GATEWAY_PREDICTIONS_TOPIC: kafkaTopicName.default(predictionsTopic),
   /** Names this gateway's rows in serving_stats; default host:pid, unique per process. */
   GATEWAY_ID: z
     .string()

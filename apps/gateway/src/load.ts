@@ -32,6 +32,8 @@ export interface LoadResult {
   latencyMs: number;
   version: number | null;
   role: string | null;
+  /** The gateway's id of the answer (what a delayed label names), null when there was none. */
+  predictionId: string | null;
   errorCode: string | null;
 }
 
@@ -127,6 +129,7 @@ export function startLoad(options: LoadOptions): LoadRun {
       let status = 0;
       let version: number | null = null;
       let role: string | null = null;
+      let predictionId: string | null = null;
       let errorCode: string | null = null;
       try {
         const response = await fetch(url, {
@@ -141,6 +144,7 @@ export function startLoad(options: LoadOptions): LoadRun {
           const prediction = predictResponse.parse(json).predictions[0];
           version = prediction?.version ?? null;
           role = prediction?.role ?? null;
+          predictionId = prediction?.predictionId ?? null;
         } else {
           errorCode = errorEnvelope.safeParse(json).data?.error.code ?? 'unparseable';
         }
@@ -155,6 +159,7 @@ export function startLoad(options: LoadOptions): LoadRun {
         latencyMs: performance.now() - scheduledAt,
         version,
         role,
+        predictionId,
         errorCode,
       });
     })();

@@ -8,6 +8,7 @@ const result = (status: number, latencyMs: number, version: number | null): Load
   latencyMs,
   version,
   role: version === null ? null : 'champion',
+  predictionId: version === null ? null : 'p-1',
   errorCode: status === 200 ? null : 'internal',
 });
 

@@ -5,9 +5,11 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { and, eq } from 'drizzle-orm';
 import { buildApp } from '../../api/src/app.ts';
-import { startLoad, type LoadSummary } from '../../gateway/src/load.ts';
+import { startLoad, type LoadResult, type LoadSummary } from '../../gateway/src/load.ts';
 import { predict, servingFixture, type ServingFixture } from '../../gateway/test/harness.ts';
 import { dataConverterFor } from '@shepherd/clients/codec';
+import { createKafka } from '@shepherd/clients/kafka';
+import { labelTopic } from '@shepherd/contracts/features';
 import { connectTemporal } from '@shepherd/clients/temporal';
 import type { AlertView } from '@shepherd/contracts/alerts';
 import type { EndpointConfig, RolloutView, RolloutStep } from '@shepherd/contracts/serving';
@@ -36,6 +38,8 @@ describe('canary rollouts on the real stack', { timeout: 300_000 }, () => {
   const payloadKeys = `test:${randomBytes(32).toString('base64')}`;
   const workers: ChildProcess[] = [];
   const env = testEnv();
+  const predictionsTopic = `test.predictions.${randomUUID()}`;
+  const kafka = createKafka({ brokers: env.KAFKA_BROKERS, clientId: 'rollout-test-labels' });
 
   /** The worker's real entry point as a process of its own, so it can be killed like one. */
   const startWorker = () => {
@@ -73,7 +77,7 @@ describe('canary rollouts on the real stack', { timeout: 300_000 }, () => {
     workDir = await scratchDir('rollout');
     fx = await servingFixture();
     await fx.seedOnline(3000);
-    ({ baseUrl } = await fx.gateway({ statsFlushMs: 500 }));
+    ({ baseUrl } = await fx.gateway({ statsFlushMs: 500, predictionsTopic }));
     const temporal = await connectTemporal({
       address: env.TEMPORAL_ADDRESS,
       namespace: env.TEMPORAL_NAMESPACE,
@@ -112,7 +116,14 @@ describe('canary rollouts on the real stack', { timeout: 300_000 }, () => {
 
   interface Scenario {
     name: string;
+    /** The candidate's ONNX model: the champion's own ('a', the default) or another one ('b'). */
+    candidateModel?: 'a' | 'b';
     candidateTags?: Record<string, string>;
+    /**
+     * Delayed labels: the truth of each entity is the class the champion gives it (so the champion
+     * is right by construction); each answer of the load is labelled by prediction id ~1 s later.
+     */
+    labelled?: boolean;
     steps: RolloutStep[];
     intervalSeconds: number;
     thresholds?: Record<string, number>;
@@ -126,7 +137,9 @@ describe('canary rollouts on the real stack', { timeout: 300_000 }, () => {
     const model = await fx.model(`${scenario.name}-${suffix}`);
     const champion = await fx.version(model.id, 'a');
     // The same ONNX model as the champion: any difference the analysis sees is the injected one.
-    const candidate = await fx.version(model.id, 'a', { tags: scenario.candidateTags ?? {} });
+    const candidate = await fx.version(model.id, scenario.candidateModel ?? 'a', {
+      tags: scenario.candidateTags ?? {},
+    });
     const endpoint = await fx.endpoint(`${scenario.name}-${suffix}`, model.name, champion.version);
     // Gateways pick the new endpoint up within a poll; the load starts once this one has.
     await eventually(
@@ -140,15 +153,18 @@ describe('canary rollouts on the real stack', { timeout: 300_000 }, () => {
         what: 'the gateway to serve the new endpoint',
       },
     );
+    const entities = scenario.labelled ? 400 : 3000;
+    const truth = scenario.labelled ? await championClasses(endpoint.name, entities) : undefined;
     const load = startLoad({
       baseUrl,
       endpoint: endpoint.name,
       token: fx.token,
       ratePerSecond: 60,
-      entities: 3000,
+      entities,
       entityPrefix: 'card-',
       timeoutMs: 5000,
     });
+    const labeller = truth ? startLabeller(load.results, labelTopic(model.name), truth) : undefined;
     try {
       await new Promise((r) => setTimeout(r, 1000));
       const started = await api<RolloutView>('POST', `/endpoints/${endpoint.name}/rollouts`, {
@@ -157,6 +173,7 @@ describe('canary rollouts on the real stack', { timeout: 300_000 }, () => {
         steps: scenario.steps,
         analysisIntervalSeconds: scenario.intervalSeconds,
         thresholds: { minRequests: 20, maxLatencyP99Ratio: 4, ...scenario.thresholds },
+        labels: { predictionsTopic, joinSeconds: 60 },
       });
       expect(started.status, JSON.stringify(started.body)).toBe(202);
       const startedAt = Date.now();
@@ -183,7 +200,53 @@ describe('canary rollouts on the real stack', { timeout: 300_000 }, () => {
       };
     } finally {
       await load.stop();
+      await labeller?.stop();
     }
+  }
+
+  /** What the champion answers for `card-0 … card-(n-1)`, asked in one batch before any rollout. */
+  async function championClasses(endpoint: string, count: number): Promise<Map<string, number>> {
+    const rows = Array.from({ length: count }, (_, i) => ({ entityId: `card-${i}` }));
+    const answer = await predict(baseUrl, endpoint, fx.token, { rows });
+    expect(answer.status).toBe(200);
+    const predictions = (answer.body as { predictions: { entityId: string; label: number }[] }).predictions;
+    return new Map(predictions.map((p) => [p.entityId, p.label]));
+  }
+
+  /** Sends a label for every answered request about a second after it, naming its prediction id. */
+  function startLabeller(results: readonly LoadResult[], topic: string, truth: Map<string, number>) {
+    const producer = kafka.producer({ allowAutoTopicCreation: true });
+    let labelled = 0;
+    let stopped = false;
+    const loop = (async () => {
+      await producer.connect();
+      while (!stopped) {
+        await new Promise((r) => setTimeout(r, 1000));
+        const batch = results.slice(labelled).filter((r) => r.predictionId !== null);
+        labelled = results.length;
+        if (batch.length === 0) continue;
+        await producer.send({
+          topic,
+          messages: batch.map((r) => ({
+            key: r.entityId,
+            value: JSON.stringify({
+              schemaVersion: 1,
+              id: r.predictionId,
+              entityId: r.entityId,
+              eventTime: new Date().toISOString(),
+              label: truth.get(r.entityId) ?? 0,
+            }),
+          })),
+        });
+      }
+      await producer.disconnect();
+    })();
+    return {
+      stop: async () => {
+        stopped = true;
+        await loop;
+      },
+    };
   }
 
   it('takes a good candidate through every step, past a four-eyes gate, to champion, failing no request', async () => {
@@ -303,6 +366,31 @@ describe('canary rollouts on the real stack', { timeout: 300_000 }, () => {
       expect(audit).toHaveLength(1);
     },
   );
+
+  it('rolls back a candidate that delayed labels show to be wrong, though its latency and errors are fine', async () => {
+    const result = await playRollout({
+      name: 'labelled',
+      candidateModel: 'b',
+      labelled: true,
+      steps: [
+        { weight: 30, bakeSeconds: 40, manualApproval: false },
+        { weight: 100, bakeSeconds: 0, manualApproval: false },
+      ],
+      intervalSeconds: 5,
+      // Only labels may judge here: the output distribution check is off, so a failure is accuracy's.
+      thresholds: { maxPredictionPsi: 1e9, minLabels: 20 },
+    });
+    expect(result.rollout.state, JSON.stringify(result.rollout.analyses)).toBe('rolled_back');
+    const failed = result.rollout.analyses.at(-1)!;
+    const accuracy = failed.checks.find((c) => c.name === 'accuracy');
+    expect(accuracy?.outcome, JSON.stringify(failed.checks)).toBe('failed');
+    expect(failed.checks.filter((c) => c.outcome === 'failed').map((c) => c.name)).toEqual(['accuracy']);
+    expect(accuracy!.value).toBeGreaterThan(0.05);
+    expect(accuracy!.detail).toMatch(/accuracy 0\.\d+ vs champion 1\.000 on \d+ labels/);
+    expect(result.rollout.reasons.join(' ')).toContain('accuracy');
+    expect(result.config.champion?.version).toBe(result.champion.version);
+    expect(result.summary.failed).toBe(0);
+  });
 
   it('survives the worker being killed mid-rollout and ends in exactly one outcome', async () => {
     const result = await playRollout({

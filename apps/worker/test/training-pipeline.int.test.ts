@@ -428,23 +428,15 @@ describe('trainingPipeline on the real stack', { timeout: 600_000 }, () => {
         },
       },
     });
+    // The run reads succeeded only once its rollout is recorded, and names it.
     expect(run.state).toBe('succeeded');
-    // The run is decided before its rollout starts: the rollout appears a moment later.
-    const rollouts = await eventually(
-      async () => {
-        const listed = await platform.api<{ rollouts: RolloutView[] }>(
-          'GET',
-          `/rollouts?endpoint=${endpoint}`,
-        );
-        return listed.body.rollouts.length > 0 ? listed : undefined;
-      },
-      { timeoutMs: 30_000, what: 'the canary rollout to start' },
-    );
-    expect(rollouts.body.rollouts).toHaveLength(1);
+    expect(run.rolloutId).not.toBeNull();
+    const rollouts = await platform.api<{ rollouts: RolloutView[] }>('GET', `/rollouts?endpoint=${endpoint}`);
+    expect(rollouts.body.rollouts.map((r) => r.id)).toEqual([run.rolloutId]);
     expect(rollouts.body.rollouts[0]!.candidate.version).toBe(run.version);
     const finished = await eventually(
       async () => {
-        const { body } = await platform.api<RolloutView>('GET', `/rollouts/${rollouts.body.rollouts[0]!.id}`);
+        const { body } = await platform.api<RolloutView>('GET', `/rollouts/${run.rolloutId}`);
         return body.state === 'running' ? undefined : body;
       },
       { timeoutMs: 60_000, what: 'the canary rollout to finish' },

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { alertSeverities } from './alerts.ts';
 import { analysisThresholds, predictionsTopic, rolloutStep } from './serving.ts';
+import { kafkaTopicName } from './kafka.ts';
 
 /**
  * Drift monitoring of an endpoint: what the `driftMonitor` workflow watches, how it decides, what it
@@ -125,15 +126,9 @@ export const driftMonitorConfig = z.strictObject({
   /** Continue-as-new after this many windows, so the workflow's history stays bounded. */
   windowsPerRun: z.number().int().min(1).max(10_000).default(100),
   /** Where predictions are read (the gateways' log); tests use a topic of their own. */
-  predictionsTopic: z
-    .string()
-    .regex(/^[A-Za-z0-9._-]{1,249}$/)
-    .default(predictionsTopic),
+  predictionsTopic: kafkaTopicName.default(predictionsTopic),
   /** Where delayed labels are read; default `labels.<model>`. */
-  labelsTopic: z
-    .string()
-    .regex(/^[A-Za-z0-9._-]{1,249}$/)
-    .optional(),
+  labelsTopic: kafkaTopicName.optional(),
   /**
    * Default: p-value tests whatever the reference size (KS for numbers, the two-sample chi² for
    * categories), Benjamini-Hochberg across features and a minimum effect. Evidently's choice for

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { kafkaTopicName } from './kafka.ts';
 
 /**
  * Feature views and the events that feed them.
@@ -81,10 +82,7 @@ export const featureViewDefinition = z
     eventTimeField: identifier.default('event_time'),
     features: z.array(featureSpec).min(1).max(500),
     /** Defaults to `features.<name>`. */
-    sourceTopic: z
-      .string()
-      .regex(/^[A-Za-z0-9._-]{1,249}$/, { message: 'must be a valid Kafka topic name' })
-      .optional(),
+    sourceTopic: kafkaTopicName.optional(),
     /** An online value older than this is reported as stale. */
     ttlSeconds: z.number().int().positive(),
     aggregates: z.array(aggregateSpec).max(100).default([]),

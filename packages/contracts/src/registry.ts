@@ -67,6 +67,8 @@ export const trainingRunView = z.object({
   version: z.number().nullable(),
   versionId: z.string().nullable(),
   failureReason: z.string().nullable(),
+  /** With the canary policy: the rollout of the new version (the run reads `succeeded` only once it exists). */
+  rolloutId: z.string().nullable(),
   createdAt: z.string(),
   updatedAt: z.string(),
 });

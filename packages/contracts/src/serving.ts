@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { kafkaTopicName } from './kafka.ts';
 
 /**
  * Serving: endpoints and their traffic split (control plane), predictions (data plane), the
@@ -185,6 +186,8 @@ export const analysisThresholds = z.strictObject({
   maxParityMismatchRate: z.number().min(0).max(1).default(0.01),
   /** Fewer canary requests than this in a window: no verdict yet (inconclusive, not failed). */
   minRequests: z.number().int().min(1).default(50),
+  /** Fewer labelled predictions than this on either side in a window: the accuracy check is skipped. */
+  minLabels: z.number().int().min(1).default(30),
 });
 export type AnalysisThresholds = z.infer<typeof analysisThresholds>;
 
@@ -195,6 +198,20 @@ export const defaultRolloutSteps: RolloutStep[] = [
   { weight: 100, bakeSeconds: 0, manualApproval: false },
 ];
 
+/**
+ * Where the canary analysis finds delayed labels: labels that arrived in an analysis window are
+ * joined with the endpoint's logged predictions (by prediction id, else the same entity's nearest
+ * prediction within `joinSeconds`), and each side's accuracy is compared.
+ */
+export const rolloutLabels = z.strictObject({
+  /** The gateways' prediction log. */
+  predictionsTopic: kafkaTopicName.default(predictionsTopic),
+  /** Default: the model's label topic, `labels.<model>`. */
+  topic: kafkaTopicName.optional(),
+  joinSeconds: z.number().int().min(1).max(86_400).default(300),
+});
+export type RolloutLabels = z.infer<typeof rolloutLabels>;
+
 export const startRolloutBody = z.strictObject({
   /** Idempotency key: the same request id never starts two rollouts. */
   requestId: z.string().min(1).max(200),
@@ -204,6 +221,7 @@ export const startRolloutBody = z.strictObject({
   /** How often the analysis runs during a bake. */
   analysisIntervalSeconds: z.number().min(1).max(3600).default(60),
   thresholds: analysisThresholds.partial().optional(),
+  labels: rolloutLabels.optional(),
 });
 export type StartRolloutBody = z.infer<typeof startRolloutBody>;
 
@@ -288,6 +306,8 @@ export interface CanaryRolloutInput {
   steps: RolloutStep[];
   thresholds: AnalysisThresholds;
   analysisIntervalSeconds: number;
+  /** Absent in rollouts started before labels were read: their analyses skip accuracy. */
+  labels?: RolloutLabels;
 }
 
 export interface RolloutOutcome {

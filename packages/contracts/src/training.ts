@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { analysisThresholds, endpointName, rolloutStep } from './serving.ts';
 import { modelTask } from './trainer.ts';
+import { kafkaTopicName } from './kafka.ts';
 
 const artifactUri = z
   .string()
@@ -82,10 +83,7 @@ export const trainingDataSpec = z
       .min(1)
       .max(5)
       .optional(),
-    labelTopic: z
-      .string()
-      .regex(/^[A-Za-z0-9._-]{1,249}$/)
-      .optional(),
+    labelTopic: kafkaTopicName.optional(),
     holdoutFraction: z.number().gt(0).lte(0.5).default(0.2),
     splitSeed: z.number().int().nonnegative().default(42),
   })
@@ -203,3 +201,6 @@ export const taskQueues = { main: 'shepherd-main', training: 'shepherd-training'
 
 export const trainingWorkflowId = (projectSlug: string, requestId: string) =>
   `training-${projectSlug}-${requestId}`;
+
+/** The request id of the rollout a training run's canary policy starts: one per run. */
+export const canaryRequestId = (trainingWorkflowId: string) => `${trainingWorkflowId}:canary`;

@@ -4,6 +4,7 @@ import { parquetWriteBuffer } from 'hyparquet-writer';
 import { sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { datasetColumns } from '@shepherd/contracts/trainer';
+import { kafkaTopicName } from '@shepherd/contracts/kafka';
 import {
   labelEvent,
   pointInTimeManifest,
@@ -163,7 +164,7 @@ const spec = z.object({
   projectId: z.string().min(1),
   setId: z.string().regex(/^[A-Za-z0-9._:-]{1,128}$/, { message: 'must be 1-128 letters, digits, . _ : -' }),
   labels: z.object({
-    topic: z.string().regex(/^[A-Za-z0-9._-]{1,249}$/, { message: 'must be a valid Kafka topic name' }),
+    topic: kafkaTopicName,
     fromOffsets: z.record(z.string(), z.string().regex(/^\d+$/)).optional(),
     toOffsets: z.record(z.string(), z.string().regex(/^\d+$/)).optional(),
   }),

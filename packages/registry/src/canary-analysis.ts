@@ -17,6 +17,8 @@ export interface SideStats {
 export interface AnalysisExtras {
   /** Accuracy of each side on delayed labels, when enough labels arrived to judge. */
   accuracy?: { canary: number; champion: number; labelled: number } | undefined;
+  /** Labelled predictions per side in the window (said when there were too few to judge). */
+  labelled?: { canary: number; champion: number } | undefined;
   /** Latest parity report of the endpoint's feature view. */
   parity?: { mismatchRate: number; checkedAt: string } | undefined;
 }
@@ -176,7 +178,15 @@ export function analyzeCanary(
       detail: `accuracy ${extras.accuracy.canary.toFixed(3)} vs champion ${extras.accuracy.champion.toFixed(3)} on ${extras.accuracy.labelled} labels`,
     });
   } else {
-    checks.push(skipped('accuracy', 'no delayed labels for this window yet'));
+    const counts = extras.labelled;
+    checks.push(
+      skipped(
+        'accuracy',
+        counts
+          ? `too few delayed labels in this window: ${counts.canary} canary, ${counts.champion} champion (need ${thresholds.minLabels} each)`
+          : 'no delayed labels for this window yet',
+      ),
+    );
   }
 
   if (extras.parity) {

@@ -39,7 +39,10 @@ import type { ColumnsInput } from '@shepherd/drift/columns';
 import { ReferenceProfileSchema } from '@shepherd/drift/profile';
 import { recordAudit } from './audit.ts';
 import type { RegistryContext } from './context.ts';
+import { accuracyOf, maeOf, matchLabels, type ArrivedLabel, type LabelledPrediction } from './label-join.ts';
 import { createTrainingRun } from './training.ts';
+
+export type { ArrivedLabel, LabelledPrediction } from './label-join.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Reference profile stored on a model version (`model_versions.reference_profile`).
@@ -85,11 +88,6 @@ export interface VersionReference {
   profile: VersionReferenceProfile | null;
   /** Holdout metrics of the version (accuracy, roc_auc / mae, rmse). */
   metrics: Record<string, number>;
-}
-
-export interface LabelledPrediction {
-  prediction: number;
-  label: number;
 }
 
 export interface WindowInput {
@@ -194,18 +192,6 @@ function guardedVerdict(signal: DriftSignal, judge: () => SignalVerdict): Signal
     if (err instanceof ShepherdError && err.code === 'validation_failed') return skipped(signal, err.message);
     throw err;
   }
-}
-
-function accuracyOf(pairs: readonly LabelledPrediction[]): number {
-  let right = 0;
-  for (const pair of pairs) if ((pair.prediction >= 0.5 ? 1 : 0) === (pair.label >= 0.5 ? 1 : 0)) right++;
-  return right / pairs.length;
-}
-
-function maeOf(pairs: readonly LabelledPrediction[]): number {
-  let sum = 0;
-  for (const pair of pairs) sum += Math.abs(pair.prediction - pair.label);
-  return sum / pairs.length;
 }
 
 /**
@@ -611,14 +597,6 @@ export async function pruneObservations(
     );
 }
 
-export interface ArrivedLabel {
-  /** The label event's id: a prediction id when the producer knows it. */
-  id: string | null;
-  entityId: string;
-  eventTime: Date;
-  label: number;
-}
-
 /**
  * Joins labels with the predictions they label: by prediction id when the label carries one,
  * otherwise the prediction of the same entity nearest in time (within `withinSeconds`).
@@ -638,45 +616,21 @@ export async function joinLabels(
     eq(driftObservations.monitorId, monitorId),
     ne(driftObservations.role, 'shadow'),
   );
-  const byId = new Map<string, ObservedPrediction>();
-  for (let i = 0; i < ids.length; i += 5000) {
-    const rows = await db
-      .select()
-      .from(driftObservations)
-      .where(and(scope, inArray(driftObservations.predictionId, ids.slice(i, i + 5000))));
-    for (const row of rows) byId.set(row.predictionId, toObserved(row));
-  }
-  const byEntity = new Map<string, ObservedPrediction[]>();
-  for (let i = 0; i < entities.length; i += 5000) {
-    const rows = await db
-      .select()
-      .from(driftObservations)
-      .where(and(scope, inArray(driftObservations.entityId, entities.slice(i, i + 5000))));
-    for (const row of rows) {
-      const list = byEntity.get(row.entityId!) ?? [];
-      list.push(toObserved(row));
-      byEntity.set(row.entityId!, list);
+  const found = new Map<string, ObservedPrediction>();
+  const lookups = [
+    { column: driftObservations.predictionId, keys: ids },
+    { column: driftObservations.entityId, keys: entities },
+  ];
+  for (const { column, keys } of lookups) {
+    for (let i = 0; i < keys.length; i += 5000) {
+      const rows = await db
+        .select()
+        .from(driftObservations)
+        .where(and(scope, inArray(column, keys.slice(i, i + 5000))));
+      for (const row of rows) found.set(row.predictionId, toObserved(row));
     }
   }
-  const joined: (LabelledPrediction & { versionId: string })[] = [];
-  const used = new Set<string>();
-  for (const label of labels) {
-    let match = label.id !== null ? byId.get(label.id) : undefined;
-    if (!match) {
-      let best = withinSeconds * 1000;
-      for (const candidate of byEntity.get(label.entityId) ?? []) {
-        const gap = Math.abs(candidate.at.getTime() - label.eventTime.getTime());
-        if (gap <= best && !used.has(candidate.predictionId)) {
-          best = gap;
-          match = candidate;
-        }
-      }
-    }
-    if (!match) continue;
-    used.add(match.predictionId);
-    joined.push({ prediction: match.prediction, label: label.label, versionId: match.versionId });
-  }
-  return joined;
+  return matchLabels(labels, found.values(), withinSeconds);
 }
 
 // ---------------------------------------------------------------------------------------------

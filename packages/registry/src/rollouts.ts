@@ -6,10 +6,12 @@ import {
   activeRolloutStates,
   analysisThresholds,
   defaultRolloutSteps,
+  rolloutLabels,
   type AnalysisResult,
   type CanaryRolloutInput,
   type AnalysisThresholds,
   type EndpointMode,
+  type RolloutLabels,
   type RolloutState,
   type RolloutStep,
   type RolloutView,
@@ -83,7 +85,11 @@ export async function createRollout(ctx: RegistryContext, input: NewRollout): Pr
   }
 }
 
-async function findRolloutByRequest(ctx: RegistryContext, requestId: string): Promise<Rollout | undefined> {
+/** The rollout recorded under a request id (e.g. a training run's canary), if any. */
+export async function findRolloutByRequest(
+  ctx: RegistryContext,
+  requestId: string,
+): Promise<Rollout | undefined> {
   const [row] = await ctx.db
     .select()
     .from(rollouts)
@@ -242,6 +248,7 @@ export interface RolloutRequest {
   steps?: RolloutStep[] | undefined;
   analysisIntervalSeconds: number;
   thresholds?: Partial<AnalysisThresholds> | undefined;
+  labels?: Partial<RolloutLabels> | undefined;
 }
 
 /**
@@ -297,6 +304,7 @@ export async function planRollout(
       steps: rollout.steps,
       thresholds: rollout.thresholds,
       analysisIntervalSeconds: rollout.analysisIntervalSeconds,
+      labels: rolloutLabels.parse(request.labels ?? {}),
     },
   };
 }

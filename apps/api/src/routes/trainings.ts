@@ -2,6 +2,7 @@ import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { z } from 'zod';
 import { modelName, slug, trainingRunView as trainingRunViewSchema } from '@shepherd/contracts/registry';
 import {
+  canaryRequestId,
   importRunBody,
   startTrainingBody,
   trainingWorkflowId,
@@ -11,6 +12,7 @@ import {
 import type { Model } from '@shepherd/db/schema';
 import type { RegistryContext } from '@shepherd/registry/context';
 import { getModel, getModelById } from '@shepherd/registry/models';
+import { findRolloutByRequest } from '@shepherd/registry/rollouts';
 import { createTrainingRun, getTrainingRun, listTrainingRuns } from '@shepherd/registry/training';
 import { getVersionById } from '@shepherd/registry/versions';
 import type { TrainingRun } from '@shepherd/db/schema';
@@ -28,7 +30,12 @@ type EvaluationFields = Omit<
 
 export function trainingRoutes(deps: RouteDeps): RouteSpec[] {
   const view = async (ctx: RegistryContext, model: Model, run: TrainingRun) =>
-    trainingRunView(model, run, run.versionId ? await getVersionById(ctx, run.versionId) : undefined);
+    trainingRunView(
+      model,
+      run,
+      run.versionId ? await getVersionById(ctx, run.versionId) : undefined,
+      (await findRolloutByRequest(ctx, canaryRequestId(run.workflowId)))?.id ?? null,
+    );
 
   /**
    * Records the run, then starts its workflow under an id derived from the request id: a retried

@@ -40,6 +40,7 @@ export function trainingRunView(
   model: Model,
   run: TrainingRun,
   version: ModelVersion | undefined,
+  rolloutId: string | null,
 ): TrainingRunView {
   return {
     id: run.id,
@@ -53,6 +54,7 @@ export function trainingRunView(
     version: version?.version ?? null,
     versionId: run.versionId,
     failureReason: run.failureReason,
+    rolloutId,
     createdAt: run.createdAt.toISOString(),
     updatedAt: run.updatedAt.toISOString(),
   };

@@ -1,8 +1,5 @@
-import { randomUUID } from 'node:crypto';
-import type { Kafka } from 'kafkajs';
 import { ShepherdError } from '@shepherd/core/errors';
-import { labelEvent, labelTopic } from '@shepherd/contracts/features';
-import { predictionEvent } from '@shepherd/contracts/serving';
+import { labelTopic } from '@shepherd/contracts/features';
 import type {
   DriftMonitorConfig,
   DriftPolicy,
@@ -28,7 +25,6 @@ import {
   readVersionProfile,
   saveObservations,
   saveReport,
-  type ArrivedLabel,
   type ObservedPrediction,
   type VersionReference,
   type VersionReferenceProfile,
@@ -47,103 +43,7 @@ import { getTrainingSet } from '@shepherd/registry/training';
 import { annotateVersion, getVersionById } from '@shepherd/registry/versions';
 import { registryContext, type ActivityDeps, type Scope } from './deps.ts';
 import { guarded } from './failures.ts';
-
-/** Partition → next offset to read, as decimal strings (Kafka offsets are 64-bit). */
-export type Offsets = Record<string, string>;
-
-interface ReadResult {
-  values: { partition: number; offset: string; value: Buffer | null }[];
-  next: Offsets;
-}
-
-/**
- * Reads a topic from stored offsets up to its high watermarks at call time. The monitor keeps the
- * offsets in its workflow state, so each window reads exactly what arrived since the last one; a
- * partition seen for the first time is read from its low watermark. A missing topic reads nothing.
- */
-export async function readSince(kafka: Kafka, topic: string, from: Offsets): Promise<ReadResult> {
-  const admin = kafka.admin();
-  await admin.connect();
-  const groupId = `shepherd.drift-reader.${randomUUID()}`;
-  try {
-    const topics = await admin.listTopics();
-    if (!topics.includes(topic)) return { values: [], next: { ...from } };
-    const watermarks = await admin.fetchTopicOffsets(topic);
-    const next: Offsets = { ...from };
-    const pending = new Map<number, { from: bigint; to: bigint }>();
-    for (const mark of watermarks) {
-      const start = BigInt(from[String(mark.partition)] ?? mark.low);
-      // Retention may have deleted what the monitor has not read yet: start at what is left.
-      const begin = start < BigInt(mark.low) ? BigInt(mark.low) : start;
-      const end = BigInt(mark.high);
-      next[String(mark.partition)] = end.toString();
-      if (begin < end) pending.set(mark.partition, { from: begin, to: end });
-    }
-    const values: ReadResult['values'] = [];
-    if (pending.size === 0) return { values, next };
-    const consumer = kafka.consumer({ groupId, allowAutoTopicCreation: false, maxWaitTimeInMs: 100 });
-    await consumer.connect();
-    try {
-      const remaining = new Map([...pending].map(([partition, range]) => [partition, range.to]));
-      let finish!: () => void;
-      let fail!: (error: Error) => void;
-      const done = new Promise<void>((resolve, reject) => {
-        finish = resolve;
-        fail = reject;
-      });
-      consumer.on(consumer.events.CRASH, (event) => fail(event.payload.error));
-      await consumer.subscribe({ topic, fromBeginning: true });
-      await consumer.run({
-        autoCommit: false,
-        eachBatch: async ({ batch }) => {
-          const end = remaining.get(batch.partition);
-          if (end === undefined) return;
-          for (const message of batch.messages) {
-            if (BigInt(message.offset) >= end) break;
-            values.push({ partition: batch.partition, offset: message.offset, value: message.value });
-          }
-          const last = batch.messages[batch.messages.length - 1];
-          if (last && BigInt(last.offset) + 1n >= end) {
-            remaining.delete(batch.partition);
-            consumer.pause([{ topic, partitions: [batch.partition] }]);
-            if (remaining.size === 0) finish();
-          }
-        },
-      });
-      for (const [partition, range] of pending)
-        consumer.seek({ topic, partition, offset: range.from.toString() });
-      await done;
-    } finally {
-      await consumer.disconnect();
-    }
-    return { values, next };
-  } finally {
-    await admin.deleteGroups([groupId]).catch(() => undefined);
-    await admin.disconnect();
-  }
-}
-
-/** The current high watermarks: a monitor starts with what arrives after it starts. */
-export async function highWatermarks(kafka: Kafka, topic: string): Promise<Offsets> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    if (!(await admin.listTopics()).includes(topic)) return {};
-    const marks = await admin.fetchTopicOffsets(topic);
-    return Object.fromEntries(marks.map((mark) => [String(mark.partition), mark.high]));
-  } finally {
-    await admin.disconnect();
-  }
-}
-
-function parseJson(value: Buffer | null): unknown {
-  if (!value || value.length === 0) return undefined;
-  try {
-    return JSON.parse(value.toString('utf8'));
-  } catch {
-    return undefined;
-  }
-}
+import { highWatermarks, labelsOf, predictionsOf, readSince, type Offsets } from './kafka-read.ts';
 
 /** Training CSV columns as the drift package takes them: numbers when every value is one, else categories. */
 export function csvColumns(text: string): Record<string, Float64Array | (string | null)[]> {
@@ -335,16 +235,11 @@ export function driftActivities(deps: ActivityDeps) {
         const model = await getModelById(ctx, endpoint.modelId);
 
         const read = await readSince(kafka(), config.predictionsTopic, input.predictionOffsets);
-        const rows: ObservedPrediction[] = [];
-        let predictions = 0;
-        for (const message of read.values) {
-          const parsed = predictionEvent.safeParse(parseJson(message.value));
-          if (!parsed.success) continue;
-          const event = parsed.data;
-          if (event.projectId !== input.projectId || event.endpoint !== endpoint.name) continue;
-          predictions++;
-          if (event.role === 'shadow') continue;
-          rows.push({
+        const events = predictionsOf(read.values, { projectId: input.projectId, endpoint: endpoint.name });
+        const predictions = events.length;
+        const rows: ObservedPrediction[] = events
+          .filter((event) => event.role !== 'shadow')
+          .map((event) => ({
             predictionId: event.predictionId,
             versionId: event.versionId,
             role: event.role,
@@ -352,8 +247,7 @@ export function driftActivities(deps: ActivityDeps) {
             features: event.features,
             prediction: event.prediction,
             at: new Date(event.at),
-          });
-        }
+          }));
         await saveObservations(deps.db, input.projectId, monitor.id, input.sequence, rows);
 
         const labelsRead = await readSince(
@@ -361,17 +255,7 @@ export function driftActivities(deps: ActivityDeps) {
           config.labelsTopic ?? labelTopic(model.name),
           input.labelOffsets,
         );
-        const labels: ArrivedLabel[] = [];
-        for (const message of labelsRead.values) {
-          const parsed = labelEvent.safeParse(parseJson(message.value));
-          if (!parsed.success) continue;
-          labels.push({
-            id: parsed.data.id ?? null,
-            entityId: parsed.data.entityId,
-            eventTime: new Date(parsed.data.eventTime),
-            label: parsed.data.label,
-          });
-        }
+        const labels = labelsOf(labelsRead.values);
         const championId = endpoint.championVersionId;
         const joined = (
           await joinLabels(deps.db, input.projectId, monitor.id, labels, config.labelJoinSeconds)

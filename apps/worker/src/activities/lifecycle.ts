@@ -132,7 +132,12 @@ export function lifecycleActivities(deps: ActivityDeps) {
           await deps.mlflow.setTag(input.mlflowRunId, 'shepherd.verdict', 'validated');
           if (input.ownsMlflowRun) await deps.mlflow.terminateRun(input.mlflowRunId, 'FINISHED');
         }
-        await updateTrainingRun(ctx, input.workflowId, { state: 'succeeded', failureReason: null });
+        // With a rollout to follow, planCanary marks the run succeeded once the rollout is recorded,
+        // so whoever reads `succeeded` also finds the rollout.
+        const rolloutFollows = input.policy.mode === 'canary' && !aliases.includes('champion');
+        if (!rolloutFollows) {
+          await updateTrainingRun(ctx, input.workflowId, { state: 'succeeded', failureReason: null });
+        }
         return {
           state: 'succeeded',
           versionId: version.id,

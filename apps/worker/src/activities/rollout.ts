@@ -4,6 +4,7 @@ import type {
   AnalysisThresholds,
   CanaryRolloutInput,
   EndpointMode,
+  RolloutLabels,
   RolloutState,
   RolloutStep,
 } from '@shepherd/contracts/serving';
@@ -14,13 +15,18 @@ import { getEndpoint, getEndpointById, setTraffic } from '@shepherd/registry/end
 import { addEdges } from '@shepherd/registry/lineage';
 import { getModelById } from '@shepherd/registry/models';
 import { listRollouts, planRollout, recordRolloutProgress } from '@shepherd/registry/rollouts';
+import { canaryRequestId } from '@shepherd/contracts/training';
 import { summarizeStats } from '@shepherd/registry/serving-stats';
+import { canaryAccuracy, matchLabels, type CanaryAccuracy } from '@shepherd/registry/label-join';
+import { labelTopic } from '@shepherd/contracts/features';
 import { getLatestParityReport } from '@shepherd/features/parity';
 import { getVersionById, transitionVersion } from '@shepherd/registry/versions';
 import { mirrorAliases } from '@shepherd/registry/mlflow-mirror';
 import type { RegistryContext } from '@shepherd/registry/context';
 import { registryContext, type ActivityDeps, type Scope } from './deps.ts';
+import { updateTrainingRun } from '@shepherd/registry/training';
 import { guarded } from './failures.ts';
+import { labelsOf, offsetsAt, predictionsOf, readSince } from './kafka-read.ts';
 
 export interface RolloutRef extends Scope {
   rolloutId: string;
@@ -41,6 +47,51 @@ export function rolloutActivities(deps: ActivityDeps) {
     }).catch(() => null);
     if (!report || now.getTime() - Date.parse(report.checkedAt) > parityFreshMs) return undefined;
     return { mismatchRate: report.mismatchRate, checkedAt: report.checkedAt };
+  }
+
+  /**
+   * Each side's accuracy on the labels that arrived in the window, joined with the endpoint's
+   * logged predictions from up to `joinSeconds` before it (labels come late, predictions first).
+   * Without Kafka or a labels setting the check is skipped rather than failing the rollout.
+   */
+  async function windowAccuracy(
+    ctx: RegistryContext,
+    input: RolloutRef & { championVersionId: string | null; since: string; until: string },
+    labels: RolloutLabels | undefined,
+    minLabels: number,
+  ): Promise<CanaryAccuracy | undefined> {
+    if (!labels || !deps.kafka) return undefined;
+    const endpoint = await getEndpointById(ctx, input.endpointId);
+    const model = await getModelById(ctx, endpoint.modelId);
+    const since = new Date(input.since);
+    const until = Date.parse(input.until);
+    const labelsTopic = labels.topic ?? labelTopic(model.name);
+    const labelsRead = await readSince(
+      deps.kafka,
+      labelsTopic,
+      await offsetsAt(deps.kafka, labelsTopic, since),
+    );
+    // Bounded by the window's end, so a retried analysis judges the same labels.
+    const arrived = labelsOf(labelsRead.values.filter((message) => message.timestamp <= until));
+    if (arrived.length === 0) return { labelled: { canary: 0, champion: 0 } };
+    const predictionsFrom = new Date(since.getTime() - labels.joinSeconds * 1000);
+    const predictionsRead = await readSince(
+      deps.kafka,
+      labels.predictionsTopic,
+      await offsetsAt(deps.kafka, labels.predictionsTopic, predictionsFrom),
+    );
+    const predictions = predictionsOf(
+      predictionsRead.values.filter((message) => message.timestamp <= until),
+      { projectId: ctx.projectId, endpoint: endpoint.name },
+    )
+      .filter((event) => event.role !== 'shadow')
+      .map((event) => ({ ...event, at: new Date(event.at) }));
+    const joined = matchLabels(arrived, predictions, labels.joinSeconds);
+    return canaryAccuracy(
+      joined,
+      { canary: input.candidateVersionId, champion: input.championVersionId },
+      minLabels,
+    );
   }
 
   /** MLflow shows the same champion as Shepherd; a model never mirrored (MLflow off) is skipped. */
@@ -68,7 +119,7 @@ export function rolloutActivities(deps: ActivityDeps) {
     ) =>
       guarded(async (): Promise<CanaryRolloutInput> => {
         const ctx = registryContext(deps, input);
-        const requestId = `${input.workflowId}:canary`;
+        const requestId = canaryRequestId(input.workflowId);
         const { input: rollout } = await planRollout(ctx, {
           endpoint: await getEndpoint(ctx, input.endpoint),
           candidateVersionId: input.versionId,
@@ -78,6 +129,7 @@ export function rolloutActivities(deps: ActivityDeps) {
           analysisIntervalSeconds: input.analysisIntervalSeconds,
           thresholds: input.thresholds,
         });
+        await updateTrainingRun(ctx, input.workflowId, { state: 'succeeded', failureReason: null });
         return rollout;
       }),
 
@@ -137,6 +189,7 @@ export function rolloutActivities(deps: ActivityDeps) {
         since: string;
         until: string;
         thresholds: AnalysisThresholds;
+        labels?: RolloutLabels | undefined;
       },
     ) =>
       guarded(async (): Promise<{ analysis: AnalysisResult; reasons: string[] }> => {
@@ -164,7 +217,10 @@ export function rolloutActivities(deps: ActivityDeps) {
           canary,
           champion,
           input.thresholds,
-          { parity: await recentParity(ctx, input.endpointId, window.until) },
+          {
+            parity: await recentParity(ctx, input.endpointId, window.until),
+            ...(await windowAccuracy(ctx, input, input.labels, input.thresholds.minLabels)),
+          },
         );
         await recordRolloutProgress(ctx, input.rolloutId, { analysis });
         return { analysis, reasons: failureReasons(analysis) };

@@ -151,6 +151,7 @@ export async function canaryRollout(input: CanaryRolloutInput): Promise<RolloutO
           since: new Date(since).toISOString(),
           until: new Date(until).toISOString(),
           thresholds: input.thresholds,
+          labels: input.labels,
         });
         status.lastAnalysis = analysis;
         if (analysis.verdict === 'failed') return await end('rolled_back', reasons);
