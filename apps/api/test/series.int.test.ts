@@ -18,6 +18,7 @@ import {
   type ObservedPrediction,
 } from '@shepherd/registry/drift';
 import { createEndpoint } from '@shepherd/registry/endpoints';
+import { addEdges } from '@shepherd/registry/lineage';
 import { createModel } from '@shepherd/registry/models';
 import { ensureProject } from '@shepherd/registry/projects';
 import { createToken } from '@shepherd/registry/tokens';
@@ -28,7 +29,8 @@ import { buildApp } from '../src/app.ts';
 
 /**
  * The chart routes on PostgreSQL: SLO series from serving_stats rows as gateways write them, and a
- * feature's reference vs current histogram from a version's profile and a monitor's observations.
+ * feature's reference vs current histogram from a version's profile and a monitor's observations;
+ * a lineage node's edges with what their writers recorded.
  */
 describe('series routes', () => {
   let database: Awaited<ReturnType<typeof openTestDatabase>>;
@@ -365,5 +367,40 @@ describe('series routes', () => {
     const noReports = await get('/endpoints/quiet/drift/histogram?feature=amount');
     expect(noReports.statusCode).toBe(404);
     expect(noReports.json<{ error: { message: string } }>().error.message).toMatch(/no drift window/);
+  });
+
+  it("answers a lineage node's edges in both directions with their metadata", async () => {
+    const range = { kind: 'topic_range' as const, id: 'features.cards#0123456789ab' };
+    const view = { kind: 'feature_view' as const, id: 'cards@2' };
+    const set = { kind: 'training_set' as const, id: randomUUID() };
+    const offsets = [{ partition: 0, from: '0', to: '120' }];
+    await addEdges(database.db, ctx.projectId, [
+      {
+        from: range,
+        to: view,
+        relation: 'ingested',
+        metadata: { topic: 'features.cards', offsets, rows: 120 },
+      },
+      { from: view, to: set, relation: 'features', metadata: { rowsMatched: 100 } },
+    ]);
+    const response = await get(`/lineage/feature_view/${encodeURIComponent(view.id)}/edges`);
+    expect(response.statusCode, response.body).toBe(200);
+    expect(response.json()).toEqual({
+      node: view,
+      edges: [
+        {
+          from: range,
+          to: view,
+          relation: 'ingested',
+          metadata: { topic: 'features.cards', offsets, rows: 120 },
+        },
+        { from: view, to: set, relation: 'features', metadata: { rowsMatched: 100 } },
+      ],
+    });
+    const fromRange = await get(`/lineage/topic_range/${encodeURIComponent(range.id)}/edges`);
+    expect(fromRange.json<{ edges: unknown[] }>().edges).toHaveLength(1);
+    const nothing = await get(`/lineage/alert/${randomUUID()}/edges`);
+    expect(nothing.json()).toMatchObject({ edges: [] });
+    expect((await get('/lineage/planet/x/edges')).statusCode).toBe(400);
   });
 });
