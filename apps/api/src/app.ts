@@ -5,6 +5,7 @@ import { runChecks, type Check } from '@shepherd/clients/health';
 import type { ReadinessResponse } from '@shepherd/contracts/health';
 import { RateLimiter } from './auth/rate-limit.ts';
 import type { OidcVerifier } from './auth/oidc.ts';
+import { registerAuthConfigRoute } from './auth/client-config.ts';
 import { frameworkErrorOptions, installErrorHandling } from './errors.ts';
 import { openApiDocument } from './openapi.ts';
 import { registerRoutes, type RouteSpec } from './route.ts';
@@ -101,6 +102,7 @@ export function buildApp(deps: ApiDeps) {
     const document = openApiDocument(routes);
     app.get('/v1/openapi.json', async () => document);
     registerEventRoutes(app, deps.services, {}, deps.oidc);
+    registerAuthConfigRoute(app, deps.oidc);
   }
 
   return app;

@@ -62,6 +62,14 @@ const apiEnvFields = z.object({
       z.array(z.enum(oidcAlgorithms, { message: `each must be one of ${oidcAlgorithms.join(', ')}` })).min(1),
     )
     .default(['RS256', 'ES256']),
+  /**
+   * The dashboard's OIDC client (a public client: Authorization Code + PKCE, no secret). Set: the
+   * dashboard offers "Sign in with <issuer>"; unset: API tokens only. Needs OIDC_ISSUER.
+   */
+  OIDC_CLIENT_ID: z.string().min(1).optional(),
+  OIDC_SCOPES: z.string().min(1).default('openid profile'),
+  /** Which token of the provider's answer the dashboard sends as Bearer: the one whose `aud` is OIDC_AUDIENCE. */
+  OIDC_CLIENT_TOKEN: z.enum(['access_token', 'id_token']).default('access_token'),
 });
 
 export const apiEnvSchema = apiEnvFields.superRefine((env, issues) => {
@@ -73,7 +81,7 @@ export const apiEnvSchema = apiEnvFields.superRefine((env, issues) => {
       message: 'required when OIDC_ISSUER is set',
     });
   }
-  for (const name of ['OIDC_AUDIENCE', 'OIDC_JWKS_URL'] as const) {
+  for (const name of ['OIDC_AUDIENCE', 'OIDC_JWKS_URL', 'OIDC_CLIENT_ID'] as const) {
     if (env[name] && !env.OIDC_ISSUER) {
       issues.addIssue({ code: 'custom', path: ['OIDC_ISSUER'], message: `required when ${name} is set` });
     }

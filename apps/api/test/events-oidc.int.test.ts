@@ -42,7 +42,9 @@ async function openEvents(url: string, token: string) {
     headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream' },
     signal: controller.signal,
   });
-  if (response.status !== 200) return { status: response.status, body: await response.text() } as const;
+  if (response.status !== 200) {
+    return { open: false, status: response.status, body: await response.text() } as const;
+  }
   const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
   let text = '';
   let ended = false;
@@ -67,6 +69,7 @@ async function openEvents(url: string, token: string) {
     return true;
   };
   return {
+    open: true,
     status: 200,
     text: () => text,
     events,
@@ -158,7 +161,7 @@ describe('event stream with OIDC bearer tokens', { timeout: 30_000 }, () => {
     const viewer = await token([`${slug}:viewer`]);
     const stream = await openEvents(`${baseUrl}/v1/projects/${slug}/events`, viewer);
     expect(stream.status).toBe(200);
-    if (stream.status !== 200) return;
+    if (!stream.open) return;
     closers.push(stream.close);
     expect(await stream.until((names) => names.includes('ready'), 5000)).toBe(true);
 
@@ -187,7 +190,7 @@ describe('event stream with OIDC bearer tokens', { timeout: 30_000 }, () => {
       await token([`${otherSlug}:admin`]),
     );
     expect(foreign.status).toBe(404);
-    expect(foreign.status === 404 && JSON.parse(foreign.body)).toMatchObject({
+    expect(!foreign.open && JSON.parse(foreign.body)).toMatchObject({
       error: { code: 'not_found', message: `project '${slug}' does not exist` },
     });
 
@@ -228,7 +231,7 @@ describe('event stream with OIDC bearer tokens', { timeout: 30_000 }, () => {
       `${url}/v1/projects/${slug}/events`,
       await token([`${slug}:viewer`], { exp: now() + 2 }),
     );
-    if (lasting.status !== 200 || brief.status !== 200) throw new Error('both streams should open');
+    if (!lasting.open || !brief.open) throw new Error('both streams should open');
     closers.push(lasting.close, brief.close);
 
     // Valid tokens get heartbeats; the short-lived one's stream ends once it expired.

@@ -159,6 +159,27 @@ describe('OIDC bearer tokens', () => {
     expect(() =>
       loadApiEnv({ OIDC_ISSUER: 'https://idp.example.com', OIDC_AUDIENCE: 'x', OIDC_ALLOWED_ALGS: 'HS256' }),
     ).toThrow(/OIDC_ALLOWED_ALGS/);
+    // The dashboard's sign-in client: off without a client id, and never without an issuer.
+    expect(config.client).toBeUndefined();
+    expect(() => loadApiEnv({ OIDC_CLIENT_ID: 'dashboard' })).toThrow(
+      /OIDC_ISSUER: required when OIDC_CLIENT_ID/,
+    );
+    expect(
+      oidcConfigFromEnv(
+        loadApiEnv({
+          OIDC_ISSUER: 'https://idp.example.com',
+          OIDC_AUDIENCE: 'x',
+          OIDC_CLIENT_ID: 'dashboard',
+        }),
+      )?.client,
+    ).toEqual({ clientId: 'dashboard', scopes: 'openid profile', token: 'access_token' });
+    expect(() =>
+      loadApiEnv({
+        OIDC_ISSUER: 'https://idp.example.com',
+        OIDC_AUDIENCE: 'x',
+        OIDC_CLIENT_TOKEN: 'refresh_token',
+      }),
+    ).toThrow(/OIDC_CLIENT_TOKEN/);
   });
 
   it('lets an approver approve, audited as oidc:<sub>', async () => {

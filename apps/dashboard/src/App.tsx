@@ -1,5 +1,17 @@
 import { Suspense, lazy, useEffect, useMemo, useRef, useState, type FormEvent } from 'react';
-import { createApi, roles, whoami, type Api, type Session } from './api.ts';
+import { createApi, roles, whoami, type Api, type Role, type Session } from './api.ts';
+import {
+  beginSignIn,
+  completeSignInOnce,
+  fetchAuthConfig,
+  isCallback,
+  projectSession,
+  projectsInToken,
+  providerLabel,
+  redirectUriOf,
+  SignInError,
+  type OidcSettings,
+} from './oidc.ts';
 import type { RuntimeConfig } from './config.ts';
 import { DashboardContext, useDashboard, type Dashboard } from './context.tsx';
 import { openEventStream, type StreamStatus } from './event-stream.ts';
@@ -82,6 +94,52 @@ function SignIn({ config, onSignedIn }: { config: RuntimeConfig; onSignedIn: (se
   const [token, setToken] = useState('');
   const [problem, setProblem] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  const [provider, setProvider] = useState<OidcSettings | null>(null);
+  // A provider's token granting several projects: which one to open.
+  const [choices, setChoices] = useState<{ token: string; projects: { project: string; role: Role }[] }>();
+  // The query string as the page loaded: the provider's answer, when coming back from it.
+  const [answer] = useState(() => window.location.search);
+
+  useEffect(() => {
+    let live = true;
+    fetchAuthConfig(config.apiBaseUrl).then(
+      (settings) => live && setProvider(settings),
+      // The token field still works; the provider button just does not show.
+      () => undefined,
+    );
+    return () => {
+      live = false;
+    };
+  }, [config.apiBaseUrl]);
+
+  useEffect(() => {
+    if (!isCallback(answer)) return;
+    // The code and state leave the address bar (and the history) before anything else.
+    window.history.replaceState(null, '', `${window.location.pathname}${window.location.hash}`);
+    let live = true;
+    setBusy(true);
+    completeSignInOnce(answer, { storage: sessionStorage })
+      .then(async (signedIn) => {
+        const projects = projectsInToken(signedIn.token, signedIn.roleClaim);
+        if (projects.length > 1) {
+          if (live) setChoices({ token: signedIn.token, projects });
+          return;
+        }
+        // One project: the token names it, as an API token does.
+        const session = await whoami(config.apiBaseUrl, signedIn.token);
+        if (live) onSignedIn(session);
+      })
+      .catch((err: unknown) => {
+        if (!live) return;
+        const { title, detail } = describeError(err);
+        setProblem(err instanceof SignInError ? detail : `${title}: ${detail}`);
+      })
+      .finally(() => live && setBusy(false));
+    return () => {
+      live = false;
+    };
+    // Not on onSignedIn: App passes a new function each render, and the answer is handled once.
+  }, [answer, config.apiBaseUrl]);
 
   const submit = async (event: FormEvent) => {
     event.preventDefault();
@@ -102,6 +160,55 @@ function SignIn({ config, onSignedIn }: { config: RuntimeConfig; onSignedIn: (se
       setBusy(false);
     }
   };
+
+  const signInWithProvider = async (settings: OidcSettings) => {
+    setBusy(true);
+    setProblem(null);
+    try {
+      window.location.assign(
+        await beginSignIn(settings, { redirectUri: redirectUriOf(window.location), storage: sessionStorage }),
+      );
+    } catch (err) {
+      setProblem(describeError(err).detail);
+      setBusy(false);
+    }
+  };
+
+  const pick = async (choice: { project: string; role: Role }) => {
+    if (!choices) return;
+    setBusy(true);
+    setProblem(null);
+    try {
+      onSignedIn(await projectSession(config.apiBaseUrl, choices.token, choice));
+    } catch (err) {
+      const { title, detail } = describeError(err);
+      setProblem(`${title}: ${detail}`);
+      setBusy(false);
+    }
+  };
+
+  if (choices) {
+    return (
+      <main className="sign-in">
+        <form onSubmit={(event) => event.preventDefault()} aria-labelledby="sign-in-title">
+          <h1 id="sign-in-title">Shepherd</h1>
+          <p>Your sign-in grants roles in several projects. Open one:</p>
+          {choices.projects.map((choice) => (
+            <p key={choice.project}>
+              <button type="button" disabled={busy} onClick={() => void pick(choice)}>
+                {choice.project} · {choice.role}
+              </button>
+            </p>
+          ))}
+          {problem && (
+            <p className="state state-error" role="alert">
+              {problem}
+            </p>
+          )}
+        </form>
+      </main>
+    );
+  }
 
   return (
     <main className="sign-in">
@@ -129,6 +236,14 @@ function SignIn({ config, onSignedIn }: { config: RuntimeConfig; onSignedIn: (se
         <button type="submit" className="primary" disabled={busy}>
           {busy ? 'Checking…' : 'Sign in'}
         </button>
+        {provider && (
+          <p>
+            or{' '}
+            <button type="button" disabled={busy} onClick={() => void signInWithProvider(provider)}>
+              Sign in with {providerLabel(provider.issuer)}
+            </button>
+          </p>
+        )}
       </form>
     </main>
   );

@@ -47,6 +47,20 @@ export interface OidcConfig {
   timeoutMs?: number;
   /** How long a project looked up by slug is remembered (a query per request would cost more). */
   projectCacheMs?: number;
+  /** The dashboard's sign-in client; unset: the dashboard offers API tokens only. */
+  client?: OidcClientSettings | undefined;
+}
+
+/**
+ * What a browser needs to sign in with the provider (Authorization Code + PKCE as a public client):
+ * all of it is public, and `GET /v1/auth/config` hands it out without authentication.
+ */
+export interface OidcClientSettings {
+  clientId: string;
+  /** Space-separated, as the authorize request takes them. */
+  scopes: string;
+  /** The token of the provider's answer whose `aud` is this API's audience. */
+  token: 'access_token' | 'id_token';
 }
 
 /** A caller signed in through the identity provider rather than with a Shepherd API token. */
@@ -313,6 +327,9 @@ export function oidcConfigFromEnv(env: {
   OIDC_JWKS_URL?: string | undefined;
   OIDC_ROLE_CLAIM: string;
   OIDC_ALLOWED_ALGS: readonly OidcAlgorithm[];
+  OIDC_CLIENT_ID?: string | undefined;
+  OIDC_SCOPES?: string | undefined;
+  OIDC_CLIENT_TOKEN?: 'access_token' | 'id_token' | undefined;
 }): OidcConfig | undefined {
   if (!env.OIDC_ISSUER || !env.OIDC_AUDIENCE) return undefined;
   return {
@@ -321,5 +338,12 @@ export function oidcConfigFromEnv(env: {
     jwksUrl: env.OIDC_JWKS_URL,
     roleClaim: env.OIDC_ROLE_CLAIM,
     algorithms: env.OIDC_ALLOWED_ALGS,
+    client: env.OIDC_CLIENT_ID
+      ? {
+          clientId: env.OIDC_CLIENT_ID,
+          scopes: env.OIDC_SCOPES ?? 'openid profile',
+          token: env.OIDC_CLIENT_TOKEN ?? 'access_token',
+        }
+      : undefined,
   };
 }
