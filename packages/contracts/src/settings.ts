@@ -11,9 +11,9 @@ export const projectSettingsView = z.object({
 });
 export type ProjectSettingsView = z.infer<typeof projectSettingsView>;
 
-export const updateProjectSettingsBody = z
-  .strictObject({ fourEyesPromotion: z.boolean().optional() })
-  .refine((body) => Object.values(body).some((value) => value !== undefined), {
-    message: 'name at least one setting to change (fourEyesPromotion)',
-  });
+/**
+ * The one setting there is, required: a body that changes nothing is a mistake worth a 400. (With a
+ * second setting, each becomes optional and the OpenAPI document restates "at least one".)
+ */
+export const updateProjectSettingsBody = z.strictObject({ fourEyesPromotion: z.boolean() });
 export type UpdateProjectSettingsBody = z.infer<typeof updateProjectSettingsBody>;
