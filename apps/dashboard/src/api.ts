@@ -1,10 +1,11 @@
 import { z } from 'zod';
-import { featureViewMetrics } from '@shepherd/contracts/features';
+import { featureViewMetrics, parityReport, type ParityReport } from '@shepherd/contracts/features';
 import { alertView, type AlertState, type AlertView } from '@shepherd/contracts/alerts';
 import {
   deliveryView,
   driftMonitorView,
   driftReportView,
+  featureDrift,
   type DeliveryView,
   type DriftMonitorView,
   type DriftReportView,
@@ -94,6 +95,71 @@ export const sloView = z.object({
   versions: z.array(statsSummary.extend({ versionId: z.string(), version: z.number(), role: z.string() })),
 });
 export type SloView = z.infer<typeof sloView>;
+
+const seriesPoint = z.object({
+  at: z.string(),
+  seconds: z.number(),
+  requests: z.number(),
+  errors: z.number(),
+  errorRate: nullableNumber,
+  availability: nullableNumber,
+  p50Ms: nullableNumber,
+  p95Ms: nullableNumber,
+  p99Ms: nullableNumber,
+  throughputPerSecond: z.number(),
+  burnRates: z.object({ errors: nullableNumber, availability: nullableNumber, latency: nullableNumber }),
+});
+export type SeriesPoint = z.infer<typeof seriesPoint>;
+
+/** `GET …/endpoints/{name}/slo/series`: per time bucket, for the endpoint and per version. */
+export const sloSeriesView = z.object({
+  endpoint: z.string(),
+  since: z.string(),
+  until: z.string(),
+  stepSeconds: z.number(),
+  objectives: z.object({ latencyP99Ms: z.number(), errorRate: z.number(), availability: z.number() }),
+  points: z.array(seriesPoint),
+  versions: z.array(
+    z.object({
+      versionId: z.string(),
+      version: z.number().nullable(),
+      role: z.string(),
+      points: z.array(seriesPoint),
+    }),
+  ),
+});
+export type SloSeriesView = z.infer<typeof sloSeriesView>;
+
+const histogramCounts = z.object({
+  counts: z.array(z.number()),
+  below: z.number(),
+  above: z.number(),
+  missing: z.number(),
+  total: z.number(),
+});
+
+/** `GET …/endpoints/{name}/drift/histogram`: one feature, training reference vs a window, same bins. */
+export const featureHistogramView = z.object({
+  endpoint: z.string(),
+  feature: z.string(),
+  kind: z.enum(['numeric', 'categorical']),
+  edges: z.array(z.number()).nullable(),
+  categories: z.array(z.string()).nullable(),
+  reference: histogramCounts,
+  current: histogramCounts,
+  window: z.object({
+    reportId: z.string(),
+    sequence: z.number(),
+    windowStart: z.string(),
+    windowEnd: z.string(),
+    versionId: z.string(),
+    version: z.number(),
+    judged: z.number(),
+  }),
+  verdicts: z.array(featureDrift.extend({ signal: z.string() })),
+});
+export type FeatureHistogramView = z.infer<typeof featureHistogramView>;
+export type { ParityReport };
 export type { AlertView, EndpointConfig, RolloutView };
 
 export type { DeliveryView, DriftMonitorView, DriftReportView };
@@ -132,6 +198,29 @@ export const featureViewView = z.object({
 export type FeatureViewView = z.infer<typeof featureViewView>;
 
 export type { LineageView, ModelView, TrainingRunView, VersionView };
+
+const lineageNode = z.object({ kind: z.string(), id: z.string() });
+/** `GET …/lineage/{kind}/{id}/edges`: one node's edges with what was recorded on them. */
+export const lineageEdgesView = z.object({
+  node: lineageNode,
+  edges: z.array(
+    z.object({
+      from: lineageNode,
+      to: lineageNode,
+      relation: z.string(),
+      metadata: z.record(z.string(), z.unknown()),
+    }),
+  ),
+});
+export type LineageEdgesView = z.infer<typeof lineageEdgesView>;
+
+/** What an edge from Kafka offsets records: the topic and, per partition, offsets [from, to). */
+export const offsetRangesMetadata = z.object({
+  topic: z.string(),
+  offsets: z.array(z.object({ partition: z.number(), from: z.string(), to: z.string() })),
+  rows: z.number().optional(),
+});
+export type OffsetRangesMetadata = z.infer<typeof offsetRangesMetadata>;
 export type LineageKind = LineageView['root']['kind'];
 export type RolloutAction = 'approve' | 'pause' | 'resume' | 'abort' | 'promote';
 export type AlertMove = 'ack' | 'resolve';
@@ -269,7 +358,20 @@ export function createApi(baseUrl: string, session: Session) {
     lineage: (kind: LineageKind, id: string, direction: 'upstream' | 'downstream', depth = 10) =>
       get(`${project}/lineage/${e(kind)}/${e(id)}?direction=${direction}&depth=${depth}`, lineageView),
 
+    lineageEdges: (kind: LineageKind, id: string) =>
+      get(`${project}/lineage/${e(kind)}/${e(id)}/edges`, lineageEdgesView),
+
     featureViews: () => get(`${project}/feature-views`, z.object({ views: z.array(featureViewView) })),
+    parityReports: (view: string, options: { version?: number; limit?: number } = {}) => {
+      const query = new URLSearchParams({ limit: String(options.limit ?? 1) });
+      if (options.version !== undefined) query.set('version', String(options.version));
+      return get(
+        `${project}/feature-views/${e(view)}/parity-checks?${query}`,
+        z.object({ reports: z.array(parityReport) }),
+      );
+    },
+    runParityCheck: (view: string, version?: number) =>
+      post(`${project}/feature-views/${e(view)}/parity-checks`, parityReport, version ? { version } : {}),
 
     audit: (options: { limit?: number; beforeId?: number } = {}) => {
       const query = new URLSearchParams({ limit: String(options.limit ?? 50) });
@@ -281,6 +383,11 @@ export function createApi(baseUrl: string, session: Session) {
     listEndpoints: () => get(`${project}/endpoints`, listOf(endpointConfig, 'endpoints')),
     getEndpoint: (name: string) => get(`${project}/endpoints/${e(name)}`, endpointConfig),
     endpointSlo: (name: string) => get(`${project}/endpoints/${e(name)}/slo`, sloView),
+    sloSeries: (name: string, window: string, step?: string) =>
+      get(
+        `${project}/endpoints/${e(name)}/slo/series?${new URLSearchParams({ window, ...(step ? { step } : {}) })}`,
+        sloSeriesView,
+      ),
     rollback: (name: string, reason: string) =>
       post(`${project}/endpoints/${e(name)}/rollback`, z.unknown(), {
         requestId: `dashboard-${crypto.randomUUID()}`,
@@ -313,6 +420,11 @@ export function createApi(baseUrl: string, session: Session) {
       get(
         `${project}/endpoints/${e(endpoint)}/drift?limit=${limit}`,
         z.object({ endpoint: z.string(), reports: z.array(driftReportView) }),
+      ),
+    driftHistogram: (endpoint: string, feature: string, report?: string) =>
+      get(
+        `${project}/endpoints/${e(endpoint)}/drift/histogram?${new URLSearchParams({ feature, ...(report ? { report } : {}) })}`,
+        featureHistogramView,
       ),
     driftMonitor: (endpoint: string) => get(`${project}/endpoints/${e(endpoint)}/monitor`, driftMonitorView),
 

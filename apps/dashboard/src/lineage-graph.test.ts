@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { highlight, mergeLineage, reachable, shortId } from './lineage-graph.ts';
+import { describeOffsets, highlight, mergeLineage, reachable, shortId } from './lineage-graph.ts';
 
 const set = { kind: 'training_set' as const, id: 'set-1' };
 const run = { kind: 'run' as const, id: 'run-1' };
@@ -77,5 +77,20 @@ describe('lineage graph', () => {
   it('shortens long ids only', () => {
     expect(shortId('abc')).toBe('abc');
     expect(shortId('0123456789abcdef0123456789')).toBe('01234567…6789');
+  });
+});
+
+describe('describeOffsets', () => {
+  it('names the last offset read (the recorded end is exclusive) and how many', () => {
+    expect(describeOffsets({ partition: 0, from: '0', to: '3000' })).toBe(
+      `partition 0: offsets 0 – 2999 (${(3000).toLocaleString()} messages)`,
+    );
+    expect(describeOffsets({ partition: 2, from: '9007199254740993', to: '9007199254740995' })).toBe(
+      'partition 2: offsets 9007199254740993 – 9007199254740994 (2 messages)',
+    );
+  });
+
+  it('says none for an empty range', () => {
+    expect(describeOffsets({ partition: 1, from: '5', to: '5' })).toBe('partition 1: none');
   });
 });

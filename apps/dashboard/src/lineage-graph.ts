@@ -100,3 +100,11 @@ export const kindLabels: Record<LineageKind, string> = {
 export function shortId(id: string): string {
   return id.length > 20 ? `${id.slice(0, 8)}…${id.slice(-4)}` : id;
 }
+
+/** Offsets as people count them: `to` is exclusive, so the last offset read is `to - 1`. */
+export function describeOffsets(range: { partition: number; from: string; to: string }): string {
+  const from = BigInt(range.from);
+  const to = BigInt(range.to);
+  if (to <= from) return `partition ${range.partition}: none`;
+  return `partition ${range.partition}: offsets ${from} – ${to - 1n} (${(to - from).toLocaleString()} messages)`;
+}

@@ -1,6 +1,9 @@
+import { useState } from 'react';
 import { ApiError, isMissingRoute, type DriftMonitorView, type DriftReportView } from '../api.ts';
+import { driftAxisValue, pValueMethods } from '../chart-math.ts';
+import { HistogramChart, TimeChart } from '../charts.tsx';
 import { useDashboard } from '../context.tsx';
-import { featureRows, type FeatureRow } from '../drift-rows.ts';
+import { featureRows, histogramBars, type FeatureRow } from '../drift-rows.ts';
 import { useLive } from '../live.ts';
 import { href } from '../router.ts';
 import { Badge, Empty, Resource, StateBadge, Time, formatDuration, formatNumber } from '../ui.tsx';
@@ -85,6 +88,101 @@ function LatestWindow({ report }: { report: DriftReportView }) {
   );
 }
 
+const rowKey = (row: FeatureRow) => `${row.signal}:${row.feature}`;
+
+function FeatureHistogram({
+  endpoint,
+  feature,
+  latest,
+}: {
+  endpoint: string;
+  feature: string;
+  latest: string;
+}) {
+  const { api } = useDashboard();
+  const data = useLive(`drift-histogram:${endpoint}:${feature}:${latest}`, () =>
+    api.driftHistogram(endpoint, feature).catch((err: unknown) => {
+      // No profile for this feature, or no window judged yet: say so instead of an error.
+      if (err instanceof ApiError && err.status === 404 && !isMissingRoute(err)) return err;
+      throw err;
+    }),
+  );
+  return (
+    <Resource live={data} what="Histogram">
+      {(histogram) =>
+        histogram instanceof ApiError ? (
+          <Empty title="No histogram for this feature">{histogram.message}</Empty>
+        ) : (
+          <div data-testid="drift-histogram">
+            <HistogramChart
+              title={`${feature}: training reference vs window ${histogram.window.sequence}`}
+              bars={histogramBars(histogram)}
+              referenceLabel={`training data of v${histogram.window.version} (${histogram.reference.total.toLocaleString()})`}
+              currentLabel={`window (${histogram.current.total.toLocaleString()})`}
+            />
+            <p className="small muted" data-testid="drift-histogram-summary">
+              Window <Time iso={histogram.window.windowStart} /> – <Time iso={histogram.window.windowEnd} />:{' '}
+              {histogram.current.total.toLocaleString()} values
+              {histogram.kind === 'numeric' && (
+                <>
+                  , {histogram.current.below.toLocaleString()} below and{' '}
+                  {histogram.current.above.toLocaleString()} above the training range
+                </>
+              )}
+              , {histogram.current.missing.toLocaleString()} missing.
+              {histogram.current.total === 0 && histogram.window.judged > 0 && (
+                <> The window’s predictions are no longer kept.</>
+              )}
+            </p>
+          </div>
+        )
+      }
+    </Resource>
+  );
+}
+
+function FeatureDetail({ endpoint, row, latest }: { endpoint: string; row: FeatureRow; latest: string }) {
+  const pValue = pValueMethods.has(row.method);
+  return (
+    <section aria-labelledby="drift-feature" className="card" data-testid="drift-feature">
+      <h2 id="drift-feature">
+        {row.feature} <span className="muted">· {row.signal}</span>{' '}
+        {row.drifted ? <Badge tone="bad">drifted</Badge> : <Badge tone="good">stable</Badge>}
+      </h2>
+      <p className="small muted">
+        {row.method} {pValue ? 'p-value, drawn as −log₁₀ p' : 'distance'}: above the dashed threshold line the
+        feature drifted.
+      </p>
+      <div className="drift-detail">
+        {row.history.length === 0 ? (
+          <Empty title="No score yet" />
+        ) : (
+          <TimeChart
+            testId="drift-score-chart"
+            title={`${row.signal} score over ${row.history.length} windows`}
+            times={row.history.map((point) => point.at)}
+            format={(value) => formatNumber(value, 3)}
+            series={[
+              {
+                name: pValue ? '−log₁₀ p' : 'score',
+                values: row.history.map((point) => driftAxisValue(row.method, point.score)),
+                tone: 'c1',
+              },
+            ]}
+            lines={[
+              {
+                value: driftAxisValue(row.method, row.threshold),
+                label: `threshold ${formatNumber(row.threshold)}`,
+              },
+            ]}
+          />
+        )}
+        <FeatureHistogram endpoint={endpoint} feature={row.feature} latest={latest} />
+      </div>
+    </section>
+  );
+}
+
 function DriftReports({ endpoint }: { endpoint: string }) {
   const { api } = useDashboard();
   const drift = useLive(
@@ -103,11 +201,15 @@ function DriftReports({ endpoint }: { endpoint: string }) {
     // Monitors start and stop with an audit event; reports arrive each window: poll for those.
     { on: ['deployment', 'alert'] },
   );
+  const [picked, setPicked] = useState<string | null>(null);
   return (
     <Resource live={drift} what="Drift">
       {({ reports, monitor }) => {
         const latest = reports.at(-1);
         const rows = featureRows(reports);
+        // Shown in detail: the feature picked, else the first that drifted, else the first.
+        const selected =
+          rows.find((row) => rowKey(row) === picked) ?? rows.find((row) => row.drifted) ?? rows[0];
         return (
           <>
             <MonitorLine monitor={monitor} />
@@ -116,6 +218,7 @@ function DriftReports({ endpoint }: { endpoint: string }) {
             ) : (
               <>
                 <LatestWindow report={latest} />
+                {selected && <FeatureDetail endpoint={endpoint} row={selected} latest={latest.id} />}
                 <h2>Features over the last {reports.length} windows</h2>
                 {rows.length === 0 ? (
                   <Empty title="No feature was tested in these windows" />
@@ -134,8 +237,26 @@ function DriftReports({ endpoint }: { endpoint: string }) {
                     </thead>
                     <tbody>
                       {rows.map((row) => (
-                        <tr key={`${row.signal}:${row.feature}`} className={row.drifted ? 'row-bad' : ''}>
-                          <th scope="row">{row.feature}</th>
+                        <tr
+                          key={rowKey(row)}
+                          className={`${row.drifted ? 'row-bad' : ''}${row === selected ? ' row-selected' : ''}`}
+                        >
+                          <th scope="row">
+                            <button
+                              type="button"
+                              className="link-button"
+                              aria-pressed={row === selected}
+                              onClick={() => {
+                                setPicked(rowKey(row));
+                                // The detail is above the table: bring it into view.
+                                document
+                                  .getElementById('drift-feature')
+                                  ?.scrollIntoView({ block: 'nearest', behavior: 'smooth' });
+                              }}
+                            >
+                              {row.feature}
+                            </button>
+                          </th>
                           <td>{row.signal}</td>
                           <td>{row.method}</td>
                           <td className="number">

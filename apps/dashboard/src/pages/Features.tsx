@@ -1,15 +1,186 @@
-import type { FeatureViewView } from '../api.ts';
+import { useState } from 'react';
+import { denied, type FeatureViewView, type ParityReport } from '../api.ts';
 import { useDashboard } from '../context.tsx';
 import { href } from '../router.ts';
 import { useLive } from '../live.ts';
-import { Badge, Empty, Resource, Time, formatDuration } from '../ui.tsx';
+import { Badge, Empty, Resource, Time, describeError, formatDuration } from '../ui.tsx';
 
-/** Fresh while the newest event is younger than the view's TTL, the same rule online lookups use. */
-export function freshness(view: FeatureViewView, now: number): { ageSeconds: number | null; fresh: boolean } {
+/** Clocks disagree a little; an event time further ahead than this is a producer's clock problem. */
+const futureToleranceSeconds = 60;
+
+/**
+ * Fresh while the newest event is younger than the view's TTL, the same rule online lookups use.
+ * An event time ahead of now (a producer with a wrong clock) makes any view look fresh: said apart.
+ */
+export function freshness(
+  view: FeatureViewView,
+  now: number,
+): { ageSeconds: number | null; fresh: boolean; aheadSeconds: number } {
   const last = view.metrics?.lastEventTime;
-  if (!last) return { ageSeconds: null, fresh: false };
-  const ageSeconds = Math.max(0, (now - new Date(last).getTime()) / 1000);
-  return { ageSeconds, fresh: ageSeconds <= view.ttlSeconds };
+  if (!last) return { ageSeconds: null, fresh: false, aheadSeconds: 0 };
+  const age = (now - new Date(last).getTime()) / 1000;
+  const ageSeconds = Math.max(0, age);
+  return {
+    ageSeconds,
+    fresh: ageSeconds <= view.ttlSeconds,
+    aheadSeconds: -age > futureToleranceSeconds ? -age : 0,
+  };
+}
+
+const shown = (value: ParityReport['mismatches'][number]['online']) =>
+  value === null ? 'none' : typeof value === 'string' ? value : JSON.stringify(value);
+
+/** Examples shown per report; the report keeps up to 200. */
+const exampleLimit = 10;
+
+/**
+ * The view's last parity report: online against offline-as-of-now for a sample of entities. Whether
+ * it passed is the check's own verdict against the limit it ran with: a failing check keeps a
+ * parity alert open on the view, a passing one resolves it.
+ */
+function ParityPanel({ view }: { view: FeatureViewView }) {
+  const { api } = useDashboard();
+  const subject = `${view.name}@${view.version}`;
+  const data = useLive(
+    `parity:${subject}`,
+    async () => {
+      const [{ reports }, alerts] = await Promise.all([
+        api.parityReports(view.name, { version: view.version, limit: 1 }),
+        api.listAlerts(['firing', 'acknowledged']),
+      ]);
+      const alert = alerts.find(
+        (candidate) => candidate.kind === 'parity' && candidate.subject.id === subject,
+      );
+      return { report: reports[0], alert };
+    },
+    { on: ['alert', 'feature_view'] },
+  );
+  const [running, setRunning] = useState(false);
+  const [runError, setRunError] = useState<unknown>(undefined);
+  const notAllowed = denied(api.session.role, 'write');
+  const run = async () => {
+    setRunning(true);
+    setRunError(undefined);
+    try {
+      await api.runParityCheck(view.name, view.version);
+      data.refresh();
+    } catch (err) {
+      setRunError(err);
+    } finally {
+      setRunning(false);
+    }
+  };
+  const titleId = `parity-${view.name}-${view.version}`;
+  return (
+    <section className="card" aria-labelledby={titleId} data-testid="parity-report">
+      <h2 id={titleId}>
+        Parity: {view.name} <span className="muted">v{view.version}</span>{' '}
+        {data.status === 'ready' &&
+          data.data.report &&
+          (data.data.alert ? <Badge tone="bad">failing</Badge> : <Badge tone="good">passing</Badge>)}
+      </h2>
+      <p>
+        <button
+          type="button"
+          onClick={() => void run()}
+          disabled={running || notAllowed !== undefined}
+          title={notAllowed}
+        >
+          {running ? 'Checking…' : 'Run parity check'}
+        </button>
+        {runError !== undefined && (
+          <span className="state-error" role="alert">
+            {' '}
+            {describeError(runError).title}: {describeError(runError).detail}
+          </span>
+        )}
+      </p>
+      <Resource live={data} what="Parity reports">
+        {({ report, alert }) =>
+          !report ? (
+            <Empty title="No parity check yet">
+              A check compares the online store with the offline store as of now for a sample of entities.
+            </Empty>
+          ) : (
+            <>
+              <p data-testid="parity-summary">
+                Checked <Time iso={report.checkedAt} /> · {report.sampled.toLocaleString()} entities sampled ·{' '}
+                {report.mismatchedEntities.toLocaleString()} differ ({(report.mismatchRate * 100).toFixed(2)}
+                %)
+                {alert && (
+                  <>
+                    {' '}
+                    · <a href={href({ page: 'alert', id: alert.id })}>parity alert {alert.state}</a>
+                  </>
+                )}
+              </p>
+              <div className="parity-grid">
+                {Object.keys(report.byField).length > 0 && (
+                  <table className="nested" data-testid="parity-fields">
+                    <caption className="visually-hidden">Mismatches per field</caption>
+                    <thead>
+                      <tr>
+                        <th scope="col">Field</th>
+                        <th scope="col">Mismatches</th>
+                        <th scope="col">Of sampled</th>
+                      </tr>
+                    </thead>
+                    <tbody>
+                      {Object.entries(report.byField)
+                        .sort(([a, x], [b, y]) => y - x || a.localeCompare(b))
+                        .map(([field, count]) => (
+                          <tr key={field}>
+                            <th scope="row">{field}</th>
+                            <td className="number">{count.toLocaleString()}</td>
+                            <td className="number">
+                              {report.sampled > 0 ? `${((count / report.sampled) * 100).toFixed(2)}%` : '—'}
+                            </td>
+                          </tr>
+                        ))}
+                    </tbody>
+                  </table>
+                )}
+                {report.mismatches.length > 0 && (
+                  <table className="nested" data-testid="parity-examples">
+                    <caption>
+                      Examples
+                      {report.mismatches.length > exampleLimit || report.truncated
+                        ? ` (${exampleLimit} of ${report.truncated ? 'more than ' : ''}${report.mismatches.length})`
+                        : ''}
+                    </caption>
+                    <thead>
+                      <tr>
+                        <th scope="col">Entity</th>
+                        <th scope="col">Field</th>
+                        <th scope="col">Online</th>
+                        <th scope="col">Offline as of the check</th>
+                      </tr>
+                    </thead>
+                    <tbody>
+                      {report.mismatches.slice(0, exampleLimit).map((mismatch, i) => (
+                        <tr key={`${mismatch.entity}:${mismatch.field}:${i}`}>
+                          <td>
+                            <code>{mismatch.entity}</code>
+                          </td>
+                          <td>{mismatch.field}</td>
+                          <td>
+                            <code>{shown(mismatch.online)}</code>
+                          </td>
+                          <td>
+                            <code>{shown(mismatch.offline)}</code>
+                          </td>
+                        </tr>
+                      ))}
+                    </tbody>
+                  </table>
+                )}
+              </div>
+            </>
+          )
+        }
+      </Resource>
+    </section>
+  );
 }
 
 export function FeaturesPage() {
@@ -39,7 +210,7 @@ export function FeaturesPage() {
                 </thead>
                 <tbody>
                   {views.map((view) => {
-                    const { ageSeconds, fresh } = freshness(view, Date.now());
+                    const { ageSeconds, fresh, aheadSeconds } = freshness(view, Date.now());
                     const metrics = view.metrics;
                     return (
                       <tr key={`${view.name}@${view.version}`}>
@@ -52,6 +223,10 @@ export function FeaturesPage() {
                         <td>
                           {ageSeconds === null ? (
                             <Badge tone="muted">no events yet</Badge>
+                          ) : aheadSeconds > 0 ? (
+                            <Badge tone="warn">
+                              newest event {formatDuration(aheadSeconds)} in the future
+                            </Badge>
                           ) : (
                             <Badge tone={fresh ? 'good' : 'warn'}>
                               {fresh ? 'fresh' : 'stale'} · {formatDuration(ageSeconds)} old
@@ -110,6 +285,9 @@ export function FeaturesPage() {
                   })}
                 </tbody>
               </table>
+              {views.map((view) => (
+                <ParityPanel key={`${view.name}@${view.version}`} view={view} />
+              ))}
               <p className="muted">
                 Features: {views.map((view) => `${view.name} (${view.features.length})`).join(', ')}.{' '}
                 <a href={href({ page: 'lineage' })}>Lineage</a> shows which training sets read each view.

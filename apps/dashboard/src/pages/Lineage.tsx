@@ -12,10 +12,11 @@ import {
 } from '@xyflow/react';
 import ELK from 'elkjs/lib/elk.bundled.js';
 import { useEffect, useMemo, useState } from 'react';
-import type { Api, LineageKind, VersionView } from '../api.ts';
+import { offsetRangesMetadata, type Api, type LineageKind, type VersionView } from '../api.ts';
 import { useDashboard } from '../context.tsx';
 import { mlflowRunUrl } from '../links.ts';
 import {
+  describeOffsets,
   highlight,
   kindLabels,
   mergeLineage,
@@ -34,10 +35,30 @@ async function versionIndex(api: Api): Promise<Map<string, VersionView>> {
   return new Map(lists.flatMap((list) => list.versions).map((version) => [version.id, version]));
 }
 
-function nodeTitle(node: GraphNode, versions: Map<string, VersionView>): string {
+/** What the graph's nodes are named by: versions by id, and endpoints (deployments) by id. */
+interface Names {
+  versions: Map<string, VersionView>;
+  endpoints: Map<string, string>;
+}
+
+async function endpointNames(api: Api): Promise<Map<string, string>> {
+  const endpoints = await api.listEndpoints();
+  return new Map(endpoints.map((endpoint) => [endpoint.id, endpoint.name]));
+}
+
+function nodeTitle(node: GraphNode, names: Names): string {
   if (node.kind === 'model_version') {
-    const version = versions.get(node.id);
+    const version = names.versions.get(node.id);
     if (version) return `${version.model} v${version.version}`;
+  }
+  if (node.kind === 'deployment') {
+    const name = names.endpoints.get(node.id);
+    if (name) return name;
+  }
+  if (node.kind === 'topic_range') {
+    // `<topic>#<digest of the ranges>`: the topic says more than the digest.
+    const topic = node.id.slice(0, node.id.lastIndexOf('#'));
+    if (topic) return shortId(topic);
   }
   return shortId(node.id);
 }
@@ -122,12 +143,15 @@ export function LineagePage({ kind, id }: { kind?: LineageKind | undefined; id?:
 function LineageGraph({ kind, id }: { kind: LineageKind; id: string }) {
   const { api } = useDashboard();
   const data = useLive(`lineage:${kind}:${id}`, async () => {
-    const [up, down, versions] = await Promise.all([
+    const [up, down, versions, endpoints] = await Promise.all([
       api.lineage(kind, id, 'upstream'),
       api.lineage(kind, id, 'downstream'),
       versionIndex(api),
+      // Names only: a graph without them still draws.
+      endpointNames(api).catch(() => new Map<string, string>()),
     ]);
-    return { graph: mergeLineage(up, down), versions };
+    const names: Names = { versions, endpoints };
+    return { graph: mergeLineage(up, down), names };
   });
   const rootKey = `${kind}:${id}`;
   const [selected, setSelected] = useState<string>(rootKey);
@@ -140,13 +164,13 @@ function LineageGraph({ kind, id }: { kind: LineageKind; id: string }) {
       </p>
       <h1>Lineage</h1>
       <Resource live={data} what="Lineage">
-        {({ graph, versions }) =>
+        {({ graph, names }) =>
           graph.edges.length === 0 ? (
             <Empty title="No lineage recorded for this node">
               Nothing upstream or downstream of {kindLabels[kind].toLowerCase()} <code>{id}</code>.
             </Empty>
           ) : (
-            <LineageCanvas graph={graph} versions={versions} selected={selected} onSelect={setSelected} />
+            <LineageCanvas graph={graph} names={names} selected={selected} onSelect={setSelected} />
           )
         }
       </Resource>
@@ -156,12 +180,12 @@ function LineageGraph({ kind, id }: { kind: LineageKind; id: string }) {
 
 function LineageCanvas({
   graph,
-  versions,
+  names,
   selected,
   onSelect,
 }: {
   graph: Graph;
-  versions: Map<string, VersionView>;
+  names: Names;
   selected: string;
   onSelect: (key: string) => void;
 }) {
@@ -192,10 +216,10 @@ function LineageCanvas({
     type: 'lineage',
     position: positions?.get(node.key) ?? { x: 0, y: 0 },
     selected: node.key === selected,
-    ariaLabel: `${kindLabels[node.kind]} ${nodeTitle(node, versions)}`,
+    ariaLabel: `${kindLabels[node.kind]} ${nodeTitle(node, names)}`,
     data: {
       kind: node.kind,
-      title: nodeTitle(node, versions),
+      title: nodeTitle(node, names),
       tone:
         node.key === selected
           ? 'selected'
@@ -258,7 +282,7 @@ function LineageCanvas({
         <NodeDetails
           node={selectedNode}
           graph={graph}
-          versions={versions}
+          names={names}
           lit={lit}
           onSelect={onSelect}
           byKey={byKey}
@@ -268,17 +292,66 @@ function LineageCanvas({
   );
 }
 
+/** A Kafka offsets node: the topic and the ranges read, from the edges that recorded them. */
+function OffsetRanges({ node }: { node: GraphNode }) {
+  const { api } = useDashboard();
+  const edges = useLive(`lineage-edges:${node.key}`, () => api.lineageEdges(node.kind, node.id), {
+    poll: false,
+  });
+  if (edges.status === 'loading') return <Loading what="offsets" />;
+  if (edges.status === 'error') return <ErrorState error={edges.error} onRetry={edges.refresh} />;
+  const recorded = edges.data.edges.flatMap((edge) => {
+    const parsed = offsetRangesMetadata.safeParse(edge.metadata);
+    return parsed.success ? [{ edge, ranges: parsed.data }] : [];
+  });
+  if (recorded.length === 0) {
+    return (
+      <>
+        <dt>Offsets</dt>
+        <dd className="muted">not recorded</dd>
+      </>
+    );
+  }
+  // Every edge from one range node records the same ranges (the node id is their digest).
+  const { ranges } = recorded[0]!;
+  return (
+    <>
+      <dt>Topic</dt>
+      <dd>
+        <code data-testid="offset-topic">{ranges.topic}</code>
+      </dd>
+      <dt>Offsets read</dt>
+      <dd>
+        <ul className="offsets" data-testid="offset-ranges">
+          {ranges.offsets.map((range) => (
+            <li key={range.partition}>{describeOffsets(range)}</li>
+          ))}
+        </ul>
+      </dd>
+      {ranges.rows !== undefined && (
+        <>
+          <dt>Rows</dt>
+          <dd data-testid="offset-rows">
+            {ranges.rows.toLocaleString()}{' '}
+            {recorded[0]!.edge.relation === 'labelled' ? 'labels' : 'offline rows'}
+          </dd>
+        </>
+      )}
+    </>
+  );
+}
+
 function NodeDetails({
   node,
   graph,
-  versions,
+  names,
   lit,
   onSelect,
   byKey,
 }: {
   node: GraphNode;
   graph: Graph;
-  versions: Map<string, VersionView>;
+  names: Names;
   lit: ReturnType<typeof highlight>;
   onSelect: (key: string) => void;
   byKey: Map<string, GraphNode>;
@@ -286,18 +359,20 @@ function NodeDetails({
   const { config } = useDashboard();
   const incoming = graph.edges.filter((edge) => edge.to === node.key);
   const outgoing = graph.edges.filter((edge) => edge.from === node.key);
+  const { versions } = names;
   const version = node.kind === 'model_version' ? versions.get(node.id) : undefined;
   const trainedHere =
     node.kind === 'training_set' ? [...versions.values()].filter((v) => v.trainingSetId === node.id) : [];
+  const endpoint = node.kind === 'deployment' ? names.endpoints.get(node.id) : undefined;
   const neighbour = (key: string) => {
     const other = byKey.get(key);
-    return other ? `${kindLabels[other.kind]} ${nodeTitle(other, versions)}` : key;
+    return other ? `${kindLabels[other.kind]} ${nodeTitle(other, names)}` : key;
   };
 
   return (
     <aside className="lineage-details" aria-labelledby="node-details-title" data-testid="node-details">
       <h2 id="node-details-title">
-        {kindLabels[node.kind]}: {nodeTitle(node, versions)}
+        {kindLabels[node.kind]}: {nodeTitle(node, names)}
       </h2>
       <dl className="facts">
         <dt>Id</dt>
@@ -355,6 +430,24 @@ function NodeDetails({
             </dd>
           </>
         )}
+        {endpoint && (
+          <>
+            <dt>Endpoint</dt>
+            <dd>
+              <a href={href({ page: 'slos', endpoint })}>{endpoint}</a> ·{' '}
+              <a href={href({ page: 'drift', endpoint })}>drift</a>
+            </dd>
+          </>
+        )}
+        {node.kind === 'alert' && (
+          <>
+            <dt>Alert</dt>
+            <dd>
+              <a href={href({ page: 'alert', id: node.id })}>Open the alert</a>
+            </dd>
+          </>
+        )}
+        {node.kind === 'topic_range' && <OffsetRanges node={node} />}
       </dl>
 
       {incoming.length > 0 && (

@@ -1,4 +1,6 @@
-import type { SloView } from '../api.ts';
+import { useState } from 'react';
+import type { EndpointConfig, SeriesPoint, SloSeriesView, SloView } from '../api.ts';
+import { TimeChart } from '../charts.tsx';
 import { useDashboard } from '../context.tsx';
 import { useLive } from '../live.ts';
 import { href } from '../router.ts';
@@ -88,9 +90,151 @@ function SloTables({ slo }: { slo: SloView }) {
   );
 }
 
+/** Windows offered over time, each with a step that gives 60–90 points. */
+export const seriesWindows = [
+  { window: '15m', step: '15s', label: '15 min' },
+  { window: '1h', step: '1m', label: '1 hour' },
+  { window: '6h', step: '5m', label: '6 hours' },
+  { window: '24h', step: '15m', label: '24 hours' },
+  { window: '7d', step: '2h', label: '7 days' },
+] as const;
+type SeriesWindow = (typeof seriesWindows)[number]['window'];
+
+const fastBurn = 14.4;
+const axisMs = (value: number) =>
+  value >= 1000 ? `${formatNumber(value / 1000, 2)} s` : `${formatNumber(value, 2)} ms`;
+const axisPercent = (value: number) => `${formatNumber(value * 100, 3)}%`;
+const axisRate = (value: number) => `${formatNumber(value, 3)}/s`;
+const axisBurn = (value: number) => `${formatNumber(value, 3)}×`;
+
+/** Which series the charts show: the endpoint's traffic, or one version in one role. */
+function seriesChoices(series: SloSeriesView) {
+  return [
+    { key: 'endpoint', label: 'Endpoint (champion + candidate)', points: series.points },
+    ...series.versions.map((version) => ({
+      key: `${version.versionId}:${version.role}`,
+      label: `v${version.version ?? '?'} ${version.role}`,
+      points: version.points,
+    })),
+  ];
+}
+
+function SloCharts({ endpoint, window }: { endpoint: EndpointConfig; window: SeriesWindow }) {
+  const { api } = useDashboard();
+  const step = seriesWindows.find((choice) => choice.window === window)?.step;
+  const data = useLive(`slo-series:${endpoint.name}:${window}`, () =>
+    api.sloSeries(endpoint.name, window, step),
+  );
+  const [picked, setPicked] = useState('endpoint');
+  return (
+    <Resource live={data} what="SLO series">
+      {(series) => {
+        const choices = seriesChoices(series);
+        const choice = choices.find((c) => c.key === picked) ?? choices[0]!;
+        const points: SeriesPoint[] = choice.points;
+        const times = points.map((point) => point.at);
+        const pick = (read: (point: SeriesPoint) => number | null) => points.map(read);
+        const requests = points.reduce((sum, point) => sum + point.requests, 0);
+        return (
+          <section className="slo-charts" data-testid="slo-charts" aria-label={`${endpoint.name} over time`}>
+            <div className="chart-controls">
+              <label>
+                Series{' '}
+                <select value={choice.key} onChange={(event) => setPicked(event.target.value)}>
+                  {choices.map((c) => (
+                    <option key={c.key} value={c.key}>
+                      {c.label}
+                    </option>
+                  ))}
+                </select>
+              </label>
+              <span className="small muted" data-testid="slo-series-summary">
+                {requests.toLocaleString()} requests · {points.length} points of {series.stepSeconds} s ·{' '}
+                <Time iso={series.since} /> – <Time iso={series.until} />
+              </span>
+            </div>
+            <div className="chart-grid-2">
+              <TimeChart
+                testId="chart-latency"
+                title="Latency"
+                times={times}
+                format={axisMs}
+                series={[
+                  { name: 'p50', values: pick((p) => p.p50Ms), tone: 'c1' },
+                  { name: 'p95', values: pick((p) => p.p95Ms), tone: 'c2' },
+                  { name: 'p99', values: pick((p) => p.p99Ms), tone: 'c3' },
+                ]}
+                lines={[
+                  {
+                    value: series.objectives.latencyP99Ms,
+                    label: `p99 objective ${series.objectives.latencyP99Ms} ms`,
+                  },
+                ]}
+              />
+              <TimeChart
+                testId="chart-errors"
+                title="Error rate"
+                times={times}
+                format={axisPercent}
+                series={[{ name: 'error rate', values: pick((p) => p.errorRate), tone: 'c3' }]}
+                lines={[
+                  {
+                    value: series.objectives.errorRate,
+                    label: `objective ${percent(series.objectives.errorRate)}`,
+                  },
+                ]}
+              />
+              <TimeChart
+                testId="chart-throughput"
+                title="Throughput"
+                times={times}
+                format={axisRate}
+                series={[{ name: 'requests/s', values: pick((p) => p.throughputPerSecond), tone: 'c1' }]}
+              />
+              <TimeChart
+                testId="chart-burn"
+                title="Error-budget burn rate (per bucket)"
+                times={times}
+                format={axisBurn}
+                series={[
+                  { name: 'errors', values: pick((p) => p.burnRates.errors), tone: 'c3' },
+                  { name: 'latency', values: pick((p) => p.burnRates.latency), tone: 'c2' },
+                  { name: 'availability', values: pick((p) => p.burnRates.availability), tone: 'c4' },
+                ]}
+                lines={[
+                  { value: 1, label: 'budget pace 1×', tone: 'muted' },
+                  { value: fastBurn, label: `fast burn ${fastBurn}×` },
+                ]}
+              />
+            </div>
+          </section>
+        );
+      }}
+    </Resource>
+  );
+}
+
+function WindowPicker({ value, onChange }: { value: SeriesWindow; onChange: (next: SeriesWindow) => void }) {
+  return (
+    <div className="segmented" role="group" aria-label="Time window">
+      {seriesWindows.map((choice) => (
+        <button
+          key={choice.window}
+          type="button"
+          aria-pressed={choice.window === value}
+          onClick={() => onChange(choice.window)}
+        >
+          {choice.label}
+        </button>
+      ))}
+    </div>
+  );
+}
+
 /** Every endpoint's SLOs, or one endpoint's (`#/slos/<name>`, where alerts about it link). */
 export function SlosPage({ endpoint: only }: { endpoint?: string | undefined }) {
   const { api } = useDashboard();
+  const [window, setWindow] = useState<SeriesWindow>('1h');
   const data = useLive(
     `slos:${only ?? '*'}`,
     async () => {
@@ -113,6 +257,7 @@ export function SlosPage({ endpoint: only }: { endpoint?: string | undefined }) 
           <h1>Endpoint {only}</h1>
         </>
       )}
+      <WindowPicker value={window} onChange={setWindow} />
       <Resource live={data} what="Endpoints">
         {(list) =>
           list.length === 0 ? (
@@ -151,6 +296,7 @@ export function SlosPage({ endpoint: only }: { endpoint?: string | undefined }) 
                 ) : (
                   <ErrorState error={slo.reason} />
                 )}
+                <SloCharts endpoint={endpoint} window={window} />
               </section>
             ))
           )
