@@ -18,20 +18,20 @@ export async function getFeatureViewMetrics(
 ): Promise<FeatureViewMetrics> {
   const topic = registered.view.sourceTopic;
   const groupId = consumerGroupId(registered);
-  const [progress, topicOffsets, groupOffsets] = await Promise.all([
-    db
-      .select()
-      .from(featureIngestionProgress)
-      .where(
-        and(
-          eq(featureIngestionProgress.projectId, registered.projectId),
-          eq(featureIngestionProgress.viewId, registered.id),
-          eq(featureIngestionProgress.topic, topic),
-        ),
+  const progress = await db
+    .select()
+    .from(featureIngestionProgress)
+    .where(
+      and(
+        eq(featureIngestionProgress.projectId, registered.projectId),
+        eq(featureIngestionProgress.viewId, registered.id),
+        eq(featureIngestionProgress.topic, topic),
       ),
-    admin.fetchTopicOffsets(topic),
-    admin.fetchOffsets({ groupId, topics: [topic] }),
-  ]);
+    );
+  // One Kafka request at a time: concurrent coordinator lookups on one admin fail with "No brokers
+  // in the broker pool" when the client does not retry (the API's fails fast for readiness).
+  const topicOffsets = await admin.fetchTopicOffsets(topic);
+  const groupOffsets = await admin.fetchOffsets({ groupId, topics: [topic] });
   const committed = new Map(
     (groupOffsets.find((t) => t.topic === topic)?.partitions ?? []).map((p) => [p.partition, p.offset]),
   );

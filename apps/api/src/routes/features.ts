@@ -40,22 +40,23 @@ export function featureRoutes(deps: RouteDeps): RouteSpec[] {
         const admin = deps.kafka?.admin();
         await admin?.connect();
         try {
-          return {
-            views: await Promise.all(
-              views.map(async (registered) => ({
-                name: registered.view.name,
-                version: registered.view.version,
-                entityKey: registered.view.entityKey,
-                sourceTopic: registered.view.sourceTopic,
-                ttlSeconds: registered.view.ttlSeconds,
-                features: registered.view.features.map((feature) => ({
-                  name: feature.name,
-                  type: feature.type,
-                })),
-                metrics: admin ? await getFeatureViewMetrics(deps.db, admin, registered) : null,
+          // One view at a time: the metrics share one admin, whose lookups must not overlap.
+          const out = [];
+          for (const registered of views) {
+            out.push({
+              name: registered.view.name,
+              version: registered.view.version,
+              entityKey: registered.view.entityKey,
+              sourceTopic: registered.view.sourceTopic,
+              ttlSeconds: registered.view.ttlSeconds,
+              features: registered.view.features.map((feature) => ({
+                name: feature.name,
+                type: feature.type,
               })),
-            ),
-          };
+              metrics: admin ? await getFeatureViewMetrics(deps.db, admin, registered) : null,
+            });
+          }
+          return { views: out };
         } finally {
           await admin?.disconnect();
         }
