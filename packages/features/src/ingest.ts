@@ -11,6 +11,7 @@ import type { Database } from '@shepherd/db/client';
 import type { RegisteredFeatureView } from './registry.ts';
 import { writeBatch, type ValidEvent } from './store.ts';
 import { createEventValidator, defaultMaxEventBytes } from './validate.ts';
+import { EntityWindowCache } from './window-cache.ts';
 
 /** One consumer group per project, view and version: two versions of a view read the topic apart. */
 export function consumerGroupId(registered: Pick<RegisteredFeatureView, 'projectId' | 'view'>): string {
@@ -53,6 +54,11 @@ export interface IngestorOptions {
    * of a transaction (locks, window history, progress) over more events.
    */
   maxBytesPerPartition?: number;
+  /**
+   * Events per view kept in memory for window aggregates, so a batch does not read its entities'
+   * recent history back from the offline store; default 1,000,000 (roughly 100 MB). 0 turns it off.
+   */
+  windowCacheEvents?: number;
   /** The producer that writes rejects to the DLQ; default one of `kafka`'s own. */
   dlqProducer?: Pick<Producer, 'connect' | 'disconnect' | 'send'>;
 }
@@ -70,6 +76,10 @@ export interface IngestorStats {
  * transaction, and only then commit the offset. A failure anywhere before the commit leaves the
  * offset where it was, so the batch is read again; the offline primary key and the progress row
  * make that replay write nothing twice.
+ *
+ * Pipelined per partition: while a batch is written, the consumer fetches and validates the next
+ * one, which waits for that write before its own starts. Batches of one partition are still
+ * written and committed in order, one at a time.
  */
 export class FeatureIngestor {
   readonly groupId: string;
@@ -79,6 +89,13 @@ export class FeatureIngestor {
   private readonly producer: Pick<Producer, 'connect' | 'disconnect' | 'send'>;
   private readonly validate: ReturnType<typeof createEventValidator>;
   private readonly log: Logger;
+  private readonly windowCache: EntityWindowCache | undefined;
+  /**
+   * Per partition (`topic|partition`), the write of its latest batch: true once written (and its
+   * offset committed, or the commit given up), false if the write failed.
+   */
+  private readonly writes = new Map<string, Promise<boolean>>();
+  private stopping = false;
   private started = false;
 
   constructor(private readonly options: IngestorOptions) {
@@ -97,6 +114,8 @@ export class FeatureIngestor {
     this.validate = createEventValidator(registered.view, {
       maxEventBytes: options.maxEventBytes ?? defaultMaxEventBytes,
     });
+    const cacheEvents = options.windowCacheEvents ?? 1_000_000;
+    this.windowCache = cacheEvents > 0 ? new EntityWindowCache(registered.id, cacheEvents) : undefined;
     this.log = options.logger.child({
       view: registered.view.name,
       version: registered.view.version,
@@ -136,9 +155,17 @@ export class FeatureIngestor {
     this.log.info('feature ingestion started');
   }
 
-  /** Finishes the batch in hand, then leaves the group. */
+  /** Finishes the batches in hand (their writes and offset commits), then leaves the group. */
   async stop(): Promise<void> {
+    this.stopping = true;
+    // Still a member of the group while these finish, so their offset commits count.
+    for (;;) {
+      const pending = [...this.writes.values()];
+      await Promise.all(pending);
+      if ([...this.writes.values()].every((write) => pending.includes(write))) break;
+    }
     await this.consumer.disconnect();
+    this.stopping = false;
     await this.producer.disconnect();
     if (this.started) this.log.info({ stats: this.stats }, 'feature ingestion stopped');
     this.started = false;
@@ -152,7 +179,7 @@ export class FeatureIngestor {
   }
 
   private async handleBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload) {
-    if (batch.messages.length === 0 || !isRunning() || isStale()) return;
+    if (batch.messages.length === 0 || !isRunning() || isStale() || this.stopping) return;
     const started = performance.now();
     const valid: ValidEvent[] = [];
     const rejected: Rejection[] = [];
@@ -164,56 +191,131 @@ export class FeatureIngestor {
         rejected.push({ message, code: outcome.code, reason: outcome.message });
       }
     }
+    const firstOffset = batch.messages[0]!.offset;
     const lastOffset = batch.messages[batch.messages.length - 1]!.offset;
 
-    // Throws on failure: the batch is then retried from its first offset, never committed past.
-    // Sent in parts: one produce request of many large rejects would exceed the broker's limit
-    // (all DLQ messages share a key, so they land in one partition's record batch).
+    // The partition's previous batch may still be writing (validated while it was): it goes first.
+    const key = `${batch.topic}|${batch.partition}`;
+    const previous = this.writes.get(key);
+    // A failed write has rewound the partition to its own first offset: this batch comes again.
+    if (previous && !(await previous)) return;
+    if (!isRunning() || isStale() || this.stopping) return;
+
+    // Throws on failure: nothing is resolved, so the batch is read again.
+    await this.sendToDlq(batch.topic, batch.partition, rejected);
+
+    const write = this.writeAndCommit({
+      topic: batch.topic,
+      partition: batch.partition,
+      valid,
+      rejected,
+      firstOffset,
+      lastOffset,
+      started,
+    });
+    this.writes.set(key, write);
+    void write.then((ok) => {
+      if (!ok && this.writes.get(key) === write) this.writes.delete(key);
+    });
+    // Resolving lets the consumer fetch the next batch while this one is written. Only the offset
+    // commit, after the write, tells the group where to resume.
+    resolveOffset(lastOffset);
+    await heartbeat();
+  }
+
+  /**
+   * Writes a validated batch and then commits its offset. Resolves to false when the write failed:
+   * the partition is then rewound to the batch's first offset, so it is read and written again
+   * (nothing after it can have been committed, since its next batch waits for this one).
+   */
+  private async writeAndCommit(b: {
+    topic: string;
+    partition: number;
+    valid: ValidEvent[];
+    rejected: Rejection[];
+    firstOffset: string;
+    lastOffset: string;
+    started: number;
+  }): Promise<boolean> {
+    let written: Awaited<ReturnType<typeof writeBatch>>;
+    try {
+      written = await writeBatch(
+        this.options.db,
+        this.options.registered,
+        {
+          topic: b.topic,
+          partition: b.partition,
+          events: b.valid,
+          rejectedOffsets: b.rejected.map((r) => r.message.offset),
+          lastOffset: b.lastOffset,
+        },
+        { ...(this.windowCache ? { cache: this.windowCache } : {}) },
+      );
+    } catch (err) {
+      this.log.error(
+        { err, partition: b.partition, firstOffset: b.firstOffset, lastOffset: b.lastOffset },
+        'batch write failed; the partition is read again from the batch',
+      );
+      try {
+        this.consumer.seek({ topic: b.topic, partition: b.partition, offset: b.firstOffset });
+      } catch (seekError) {
+        // Not running any more: the group resumes from the last committed offset anyway.
+        this.log.warn({ err: seekError, partition: b.partition }, 'could not rewind the partition');
+      }
+      return false;
+    }
+    try {
+      await this.consumer.commitOffsets([
+        { topic: b.topic, partition: b.partition, offset: (BigInt(b.lastOffset) + 1n).toString() },
+      ]);
+    } catch (err) {
+      // The rows are in: whoever reads the batch again finds them and writes nothing twice.
+      this.log.warn(
+        { err, partition: b.partition, lastOffset: b.lastOffset },
+        'offset commit failed after the batch was written; it will be read again',
+      );
+    }
+
+    this.stats.batches += 1;
+    this.stats.eventsIngested += written.inserted;
+    this.stats.duplicates += written.duplicates;
+    this.stats.rejected += b.rejected.length;
+    this.log.debug(
+      {
+        partition: b.partition,
+        firstOffset: b.firstOffset,
+        lastOffset: b.lastOffset,
+        messages: b.valid.length + b.rejected.length,
+        inserted: written.inserted,
+        duplicates: written.duplicates,
+        historyLoaded: written.historyLoaded,
+        rejected: b.rejected.length,
+        ms: Math.round(performance.now() - b.started),
+      },
+      'batch ingested',
+    );
+    return true;
+  }
+
+  /**
+   * Sends rejects to the DLQ, acknowledged by all replicas. Sent in parts: one produce request of
+   * many large rejects would exceed the broker's limit (all DLQ messages share a key, so they land
+   * in one partition's record batch).
+   */
+  private async sendToDlq(topic: string, partition: number, rejected: readonly Rejection[]): Promise<void> {
     let part: { key: string; value: string; headers: Record<string, string> }[] = [];
     let partBytes = 0;
     for (const r of rejected) {
-      const value = JSON.stringify(this.dlqMessage(batch.topic, batch.partition, r));
+      const value = JSON.stringify(this.dlqMessage(topic, partition, r));
       if (part.length > 0 && partBytes + value.length > dlqSendBytes) {
         await this.producer.send({ topic: dlqTopic, acks: -1, messages: part });
         part = [];
         partBytes = 0;
       }
-      part.push({ key: batch.topic, value, headers: { 'source-topic': batch.topic, reason: r.code } });
+      part.push({ key: topic, value, headers: { 'source-topic': topic, reason: r.code } });
       partBytes += value.length;
     }
     if (part.length > 0) await this.producer.send({ topic: dlqTopic, acks: -1, messages: part });
-
-    const written = await writeBatch(this.options.db, this.options.registered, {
-      topic: batch.topic,
-      partition: batch.partition,
-      events: valid,
-      rejectedOffsets: rejected.map((r) => r.message.offset),
-      lastOffset,
-    });
-
-    await this.consumer.commitOffsets([
-      { topic: batch.topic, partition: batch.partition, offset: (BigInt(lastOffset) + 1n).toString() },
-    ]);
-    resolveOffset(lastOffset);
-    await heartbeat();
-
-    this.stats.batches += 1;
-    this.stats.eventsIngested += written.inserted;
-    this.stats.duplicates += written.duplicates;
-    this.stats.rejected += rejected.length;
-    this.log.debug(
-      {
-        partition: batch.partition,
-        firstOffset: batch.messages[0]!.offset,
-        lastOffset,
-        messages: batch.messages.length,
-        inserted: written.inserted,
-        duplicates: written.duplicates,
-        rejected: rejected.length,
-        ms: Math.round(performance.now() - started),
-      },
-      'batch ingested',
-    );
   }
 
   private dlqMessage(topic: string, partition: number, rejection: Rejection): DlqMessage {

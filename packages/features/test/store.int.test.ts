@@ -14,6 +14,7 @@ import { getOnlineFeatures } from '../src/online.ts';
 import { featureEvent, featureEventMessage } from '../src/produce.ts';
 import { getFeatureView, registerFeatureView, type RegisteredFeatureView } from '../src/registry.ts';
 import { writeBatch, type ValidEvent } from '../src/store.ts';
+import { EntityWindowCache } from '../src/window-cache.ts';
 import { dlqEnd, readDlq } from './kafka-helpers.ts';
 
 const view = defineFeatureView({
@@ -239,5 +240,204 @@ describe('feature store on PostgreSQL', () => {
     });
     await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
     await admin.disconnect();
+  });
+
+  it('writes through COPY whatever the text holds: backslashes, tabs, newlines, quotes, unicode', async () => {
+    const { registered: texts } = await registerFeatureView(
+      { db: database.db, projectId, actor: 'alice' },
+      defineFeatureView({
+        name: 'texts',
+        version: 1,
+        entityKey: 'id',
+        ttlSeconds: 3600,
+        features: [{ name: 'note', type: 'string' }],
+      }),
+    );
+    const notes = [
+      'a\tb',
+      'line\nbreak\r\n',
+      'back\\slash \\N \\\\',
+      '"quoted" \'single\'',
+      'ünïcødé ✓ 𝄞',
+      '\\.',
+    ];
+    const events = notes.map((note, i) => ({
+      offset: String(i),
+      event: featureEvent(`id\\${i} \\N`, new Date(T0 + i * M), { note }),
+      eventTimeMs: T0 + i * M,
+    }));
+    const result = await writeBatch(database.db, texts, {
+      topic: texts.view.sourceTopic,
+      partition: 0,
+      events,
+      rejectedOffsets: [],
+      lastOffset: String(events.length - 1),
+    });
+    expect(result).toMatchObject({ inserted: notes.length, onlineUpserted: notes.length });
+    const offline = await database.db
+      .select({ entityId: featureOfflineRows.entityId, values: featureOfflineRows.values })
+      .from(featureOfflineRows)
+      .where(eq(featureOfflineRows.viewId, texts.id))
+      .orderBy(featureOfflineRows.kafkaOffset);
+    expect(offline).toEqual(notes.map((note, i) => ({ entityId: `id\\${i} \\N`, values: { note } })));
+  });
+
+  it('inserts a replayed range it never wrote, though the progress row is past it', async () => {
+    const { registered: gaps } = await registerFeatureView(
+      { db: database.db, projectId, actor: 'alice' },
+      { ...view, name: 'txns_gaps' },
+    );
+    const at = (offset: number, minutes: number): ValidEvent => ({
+      offset: String(offset),
+      event: featureEvent('card-g', new Date(T0 + minutes * M), { amount: offset }),
+      eventTimeMs: T0 + minutes * M,
+    });
+    const write = (events: ValidEvent[]) =>
+      writeBatch(database.db, gaps, {
+        topic: gaps.view.sourceTopic,
+        partition: 0,
+        events,
+        rejectedOffsets: [],
+        lastOffset: events[events.length - 1]!.offset,
+      });
+    // A group that started at the end of the topic, then was replayed from earlier offsets.
+    expect(await write([at(100, 10), at(101, 11)])).toMatchObject({ inserted: 2 });
+    expect(await write([at(50, 5), at(51, 6), at(100, 10)])).toMatchObject({ inserted: 2, duplicates: 1 });
+    const rows = await database.db
+      .select({ offset: featureOfflineRows.kafkaOffset, aggregates: featureOfflineRows.aggregates })
+      .from(featureOfflineRows)
+      .where(eq(featureOfflineRows.viewId, gaps.id))
+      .orderBy(featureOfflineRows.kafkaOffset);
+    expect(rows.map((r) => r.offset)).toEqual([50n, 51n, 100n, 101n]);
+    // The replayed rows' aggregates count what was known when they were written: the later events
+    // are outside their window's end, so only earlier ones and themselves count.
+    expect(rows[1]!.aggregates).toEqual({ n_1h: 2, sum_1h: 101 });
+  });
+
+  it('gives the same rows with or without the window cache, and trusts no cache another writer made stale', async () => {
+    const make = async (name: string) =>
+      (await registerFeatureView({ db: database.db, projectId, actor: 'alice' }, { ...view, name }))
+        .registered;
+    const cached = await make('txns_cached');
+    const uncached = await make('txns_uncached');
+    let seq = 0;
+    const batchOf = (partition: number, items: [string, number, number][]) => ({
+      topic: 'features.txns',
+      partition,
+      events: items.map(([entityId, minutes, amount]) => ({
+        offset: String(seq++),
+        event: featureEvent(entityId, new Date(T0 + minutes * M), { amount }),
+        eventTimeMs: T0 + minutes * M,
+      })),
+      rejectedOffsets: [],
+      lastOffset: String(seq - 1),
+    });
+    // Partition 0 by this process; one event of the same entity on partition 1 by "another
+    // process" (its own cache) between this process's batches; late events too.
+    const plan: { partition: number; other?: boolean; items: [string, number, number][] }[] = [
+      {
+        partition: 0,
+        items: [
+          ['c1', 0, 1],
+          ['c2', 1, 2],
+          ['c1', 5, 3],
+        ],
+      },
+      {
+        partition: 0,
+        items: [
+          ['c1', 10, 4],
+          ['c2', 3, 5],
+        ],
+      },
+      { partition: 1, other: true, items: [['c1', 12, 100]] },
+      {
+        partition: 0,
+        items: [
+          ['c1', 20, 6],
+          ['c1', 8, 7],
+          ['c2', 30, 8],
+        ],
+      },
+      {
+        partition: 0,
+        items: [
+          ['c1', 90, 9],
+          ['c2', 31, 10],
+        ],
+      },
+    ];
+    const mine = new EntityWindowCache(cached.id);
+    const theirs = new EntityWindowCache(cached.id);
+    const loaded: number[] = [];
+    for (const step of plan) {
+      const start = seq;
+      const forCached = batchOf(step.partition, step.items);
+      seq = start;
+      const forUncached = batchOf(step.partition, step.items);
+      const result = await writeBatch(database.db, cached, forCached, { cache: step.other ? theirs : mine });
+      if (!step.other) loaded.push(result.historyLoaded);
+      await writeBatch(database.db, uncached, forUncached);
+    }
+    // The cache was used (nothing read back on the second batch), and then distrusted for c1 only
+    // after the other writer wrote it.
+    expect(loaded).toEqual([2, 0, 1, 0]);
+
+    const rowsOf = async (viewId: string) => ({
+      offline: await database.db
+        .select({
+          offset: featureOfflineRows.kafkaOffset,
+          partition: featureOfflineRows.partition,
+          aggregates: featureOfflineRows.aggregates,
+        })
+        .from(featureOfflineRows)
+        .where(eq(featureOfflineRows.viewId, viewId))
+        .orderBy(featureOfflineRows.partition, featureOfflineRows.kafkaOffset),
+      online: await database.db
+        .select({
+          entityId: featureOnlineRows.entityId,
+          values: featureOnlineRows.values,
+          aggregates: featureOnlineRows.aggregates,
+        })
+        .from(featureOnlineRows)
+        .where(eq(featureOnlineRows.viewId, viewId))
+        .orderBy(featureOnlineRows.entityId),
+    });
+    const withCache = await rowsOf(cached.id);
+    expect(withCache).toEqual(await rowsOf(uncached.id));
+    // c1 at minute 20 (offset 6) counts the other writer's minute-12 event.
+    const c1At20 = withCache.offline.find((r) => r.partition === 0 && r.offset === 6n);
+    expect(c1At20?.aggregates).toEqual({ n_1h: 5, sum_1h: 114 });
+    expect(mine.size.entities).toBe(2);
+  });
+
+  it('keeps offline rows to views that exist, as a foreign key would', async () => {
+    const insertRow = (project: string, viewId: string) =>
+      database.db.insert(featureOfflineRows).values({
+        projectId: project,
+        viewId,
+        topic: 'features.txns',
+        partition: 9,
+        kafkaOffset: BigInt(nextOffset++),
+        entityId: 'card-x',
+        eventTime: new Date(T0),
+        values: { amount: 1 },
+        aggregates: {},
+      });
+    // Another project's id with this view, and a view that does not exist.
+    await expect(insertRow(otherProjectId, registered.id)).rejects.toMatchObject({
+      cause: { code: '23503' },
+    });
+    await expect(insertRow(projectId, randomUUID())).rejects.toMatchObject({ cause: { code: '23503' } });
+    await insertRow(projectId, registered.id);
+    // A view with offline rows can be neither deleted nor moved to another project.
+    await expect(
+      database.db.execute(sql`delete from feature_views where id = ${registered.id}`),
+    ).rejects.toMatchObject({ cause: { code: '23503' } });
+    await expect(
+      database.db.execute(
+        sql`update feature_views set project_id = ${otherProjectId}, name = 'moved' where id = ${registered.id}`,
+      ),
+    ).rejects.toMatchObject({ cause: { code: '23503' } });
   });
 });

@@ -47,7 +47,15 @@ export const featureViews = pgTable(
 /**
  * The offline store: every valid event, append-only. The primary key is the event's place in Kafka
  * (per view, since two versions of a view read the same topic), so replaying a topic inserts nothing
- * twice. `aggregates` are the view's window aggregates as of the event's own time.
+ * twice. A view reads exactly one topic (its definition names it), so (view, partition, offset)
+ * is that place; `topic` is kept for readers, not for uniqueness. `aggregates` are the view's window
+ * aggregates as of the event's own time.
+ *
+ * (project_id, view_id) must name a feature view, as with the other stores, but the check is not a
+ * foreign key: a foreign key checks (and locks the view) once per row, a third of the cost of
+ * ingesting one. Migration 0010 checks each statement's rows at once instead (triggers
+ * `feature_offline_rows_view_check_*`, same row lock on the view) and refuses to delete or re-key a
+ * view that has offline rows.
  */
 export const featureOfflineRows = pgTable(
   'feature_offline_rows',
@@ -66,12 +74,7 @@ export const featureOfflineRows = pgTable(
   (t) => [
     primaryKey({
       name: 'feature_offline_rows_pk',
-      columns: [t.viewId, t.topic, t.partition, t.kafkaOffset],
-    }),
-    foreignKey({
-      name: 'feature_offline_rows_view_fk',
-      columns: [t.projectId, t.viewId],
-      foreignColumns: [featureViews.projectId, featureViews.id],
+      columns: [t.viewId, t.partition, t.kafkaOffset],
     }),
     // Window aggregates at ingestion and point-in-time lookups read one entity's rows by time.
     index('feature_offline_rows_entity_time_idx').on(t.viewId, t.entityId, t.eventTime),
