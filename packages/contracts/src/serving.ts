@@ -172,7 +172,7 @@ export type RolloutStep = z.infer<typeof rolloutStep>;
 
 /** Thresholds of the canary analysis; a step fails when any check fails. */
 export const analysisThresholds = z.strictObject({
-  /** Canary p99 latency over champion p99 latency (p95 while a side has under 100 requests). */
+  /** Canary p99 latency over champion p99 latency (p95 while a side has under 500 requests). */
   maxLatencyP99Ratio: z.number().positive().default(1.5),
   /** A latency difference below this many milliseconds never fails a step, whatever the ratio. */
   minLatencyIncreaseMs: z.number().min(0).default(5),

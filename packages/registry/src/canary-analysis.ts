@@ -101,6 +101,9 @@ const rate = (side: SideStats) => (side.requests === 0 ? null : side.errors / si
  * `skipped`; any failed check fails the step; too few canary requests to judge is `inconclusive`
  * unless something already failed.
  */
+/** Requests per side before the latency check reads p99 rather than p95. */
+export const p99MinRequests = 500;
+
 export function analyzeCanary(
   window: { step: number; weight: number; at: string; windowSeconds: number },
   canary: SideStats,
@@ -114,9 +117,10 @@ export function analyzeCanary(
   const championP99 = percentileFromBuckets(champion.latencyCounts, 0.99);
   const checks: AnalysisCheck[] = [];
 
-  // p99 of fewer than 100 requests is just the slowest one: one hiccup of a shared machine. The
-  // analysis compares p95 until both sides have enough requests for p99 to mean something.
-  const tailQuantile = Math.min(canary.requests, champion.requests) >= 100 ? 0.99 : 0.95;
+  // p99 of a few hundred requests is the slowest two or three: one hiccup of a shared machine
+  // (a demo canary of 126 requests read 21 ms against 2.7 ms that way). The analysis compares p95
+  // until both sides have enough requests that p99 rests on at least five of them.
+  const tailQuantile = Math.min(canary.requests, champion.requests) >= p99MinRequests ? 0.99 : 0.95;
   const tail = tailQuantile === 0.99 ? 'p99' : 'p95';
   const canaryTail = percentileFromBuckets(canary.latencyCounts, tailQuantile);
   const championTail = percentileFromBuckets(champion.latencyCounts, tailQuantile);

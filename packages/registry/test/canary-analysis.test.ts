@@ -54,7 +54,7 @@ describe('canary analysis', () => {
     expect(failureReasons(skewed)[0]).toMatch(/^prediction_shift: PSI/);
   });
 
-  it('ignores a large ratio of tiny latencies, and reads p95 until both sides have 100 requests', () => {
+  it('ignores a large ratio of tiny latencies, and reads p95 until both sides have 500 requests', () => {
     const quick = analyzeCanary(window, side(200, 0, 3, 0.1), side(3800, 0, 1, 0.1), thresholds);
     expect(quick.checks.find((c) => c.name === 'latency')).toMatchObject({ outcome: 'passed' });
     expect(quick.checks.find((c) => c.name === 'latency')?.value).toBeGreaterThan(2);
@@ -67,7 +67,9 @@ describe('canary analysis', () => {
     const few = analyzeCanary(window, canary, side(3800, 0, 2, 0.1), thresholds);
     expect(few.checks.find((c) => c.name === 'latency')?.detail).toMatch(/^p95/);
     expect(few.checks.find((c) => c.name === 'latency')?.outcome).toBe('passed');
-    const many = analyzeCanary(window, side(200, 0, 2, 0.1), side(3800, 0, 2, 0.1), thresholds);
+    const some = analyzeCanary(window, side(499, 0, 2, 0.1), side(3800, 0, 2, 0.1), thresholds);
+    expect(some.checks.find((c) => c.name === 'latency')?.detail).toMatch(/^p95/);
+    const many = analyzeCanary(window, side(500, 0, 2, 0.1), side(3800, 0, 2, 0.1), thresholds);
     expect(many.checks.find((c) => c.name === 'latency')?.detail).toMatch(/^p99/);
   });
 
