@@ -23,11 +23,13 @@ const width = 640;
 const height = 180;
 const margin = { top: 10, right: 12, bottom: 24, left: 56 };
 
-const clock = (iso: string, withDate: boolean) =>
+/** A bucket's time: with the date when the chart spans days, with seconds when it spans minutes. */
+const clock = (iso: string, span: 'seconds' | 'minutes' | 'days') =>
   new Date(iso).toLocaleString(undefined, {
-    ...(withDate ? { month: 'short', day: 'numeric' } : {}),
+    ...(span === 'days' ? { month: 'short', day: 'numeric' } : {}),
     hour: '2-digit',
     minute: '2-digit',
+    ...(span === 'seconds' ? { second: '2-digit' } : {}),
   });
 
 export function TimeChart({
@@ -57,7 +59,8 @@ export function TimeChart({
   const top = ticks.at(-1) ?? 1;
   const x = linearScale([0, Math.max(times.length - 1, 1)], [margin.left, margin.left + plotWidth]);
   const y = linearScale([0, top], [margin.top + plotHeight, margin.top]);
-  const spansDays = times.length > 1 && Date.parse(times.at(-1)!) - Date.parse(times[0]!) > 20 * 3600 * 1000;
+  const spanMs = times.length > 1 ? Date.parse(times.at(-1)!) - Date.parse(times[0]!) : 0;
+  const span = spanMs > 20 * 3600 * 1000 ? 'days' : spanMs < 10 * 60 * 1000 ? 'seconds' : 'minutes';
   const labelAt = times.length > 1 ? [0, Math.floor((times.length - 1) / 2), times.length - 1] : [0];
   const latest = (values: readonly (number | null)[]) => {
     for (let i = values.length - 1; i >= 0; i--) {
@@ -101,7 +104,7 @@ export function TimeChart({
               y={height - 6}
               textAnchor={i === 0 ? 'start' : i === times.length - 1 ? 'end' : 'middle'}
             >
-              {clock(times[i], spansDays)}
+              {clock(times[i], span)}
             </text>
           ),
         )}
@@ -137,7 +140,7 @@ export function TimeChart({
             height={plotHeight}
           >
             <title>
-              {`${clock(time, true)}\n${series
+              {`${clock(time, span === 'seconds' ? 'seconds' : 'days')}\n${series
                 .map(
                   (s) =>
                     `${s.name}: ${s.values[i] === null || s.values[i] === undefined ? '—' : format(s.values[i])}`,
@@ -186,11 +189,12 @@ export function HistogramChart({
   const titleId = useId();
   const plotWidth = width - margin.left - margin.right;
   const plotHeight = height - margin.top - margin.bottom - 14;
+  // Shares: the axis ends at the tallest bar's tick, never above 100 %.
   const ticks = niceTicks(
     maxOf(
       bars.map((b) => b.reference),
       bars.map((b) => b.current),
-    ) * 1.05,
+    ),
   );
   const top = ticks.at(-1) ?? 1;
   const y = linearScale([0, top], [margin.top + plotHeight, margin.top]);
@@ -231,7 +235,8 @@ export function HistogramChart({
               <rect className="chart-hover" x={left} y={margin.top} width={slot} height={plotHeight}>
                 <title>{`${bar.label}\n${referenceLabel}: ${percent(bar.reference)}\n${currentLabel}: ${percent(bar.current)}`}</title>
               </rect>
-              {i % labelEvery === 0 && (
+              {/* Every few bins, and the last (the window's values beyond the range, often). */}
+              {((i % labelEvery === 0 && bars.length - 1 - i >= labelEvery) || i === bars.length - 1) && (
                 <text className="chart-axis" x={left + slot / 2} y={height - 10} textAnchor="middle">
                   {bar.label}
                 </text>
