@@ -386,7 +386,9 @@ describe('canary rollouts on the real stack', { timeout: 300_000 }, () => {
     expect(accuracy?.outcome, JSON.stringify(failed.checks)).toBe('failed');
     expect(failed.checks.filter((c) => c.outcome === 'failed').map((c) => c.name)).toEqual(['accuracy']);
     expect(accuracy!.value).toBeGreaterThan(0.05);
-    expect(accuracy!.detail).toMatch(/accuracy 0\.\d+ vs champion 1\.000 on \d+ labels/);
+    expect(accuracy!.detail).toMatch(
+      /^accuracy 0\.\d+ on \d+ labels vs champion 1\.000 on \d+ \(one-sided p = /,
+    );
     expect(result.rollout.reasons.join(' ')).toContain('accuracy');
     expect(result.config.champion?.version).toBe(result.champion.version);
     expect(result.summary.failed).toBe(0);

@@ -4,7 +4,12 @@ import {
   type AnalysisResult,
   type AnalysisThresholds,
 } from '@shepherd/contracts/serving';
-import { chiSquareContingency, fillZeroShares, populationStabilityIndex } from '@shepherd/drift/stats';
+import {
+  chiSquareContingency,
+  fillZeroShares,
+  populationStabilityIndex,
+  zTestTwoProportions,
+} from '@shepherd/drift/stats';
 
 /** What the analysis needs of one side (canary or champion) over the window. */
 export interface SideStats {
@@ -16,7 +21,7 @@ export interface SideStats {
 
 export interface AnalysisExtras {
   /** Accuracy of each side on delayed labels, when enough labels arrived to judge. */
-  accuracy?: { canary: number; champion: number; labelled: number } | undefined;
+  accuracy?: { canary: number; champion: number; canaryLabels: number; championLabels: number } | undefined;
   /** Labelled predictions per side in the window (said when there were too few to judge). */
   labelled?: { canary: number; champion: number } | undefined;
   /** Latest parity report of the endpoint's feature view. */
@@ -173,13 +178,23 @@ export function analyzeCanary(
   }
 
   if (extras.accuracy) {
-    const drop = extras.accuracy.champion - extras.accuracy.canary;
+    const { canary: right, champion: championRight, canaryLabels, championLabels } = extras.accuracy;
+    const drop = championRight - right;
+    // A drop is only held against the canary when labels this few could not have made it by chance
+    // (one-sided two-proportion z-test at 1 %): 60 labels move accuracy by ±0.05 on their own.
+    const { pValue } = zTestTwoProportions(
+      Math.round(right * canaryLabels),
+      canaryLabels,
+      Math.round(championRight * championLabels),
+      championLabels,
+    );
+    const oneSided = drop > 0 ? pValue / 2 : 1;
     checks.push({
       name: 'accuracy',
-      outcome: drop > thresholds.maxAccuracyDrop ? 'failed' : 'passed',
+      outcome: drop > thresholds.maxAccuracyDrop && oneSided < shiftSignificance ? 'failed' : 'passed',
       value: drop,
       threshold: thresholds.maxAccuracyDrop,
-      detail: `accuracy ${extras.accuracy.canary.toFixed(3)} vs champion ${extras.accuracy.champion.toFixed(3)} on ${extras.accuracy.labelled} labels`,
+      detail: `accuracy ${right.toFixed(3)} on ${canaryLabels} labels vs champion ${championRight.toFixed(3)} on ${championLabels} (one-sided p = ${oneSided.toPrecision(2)})`,
     });
   } else {
     const counts = extras.labelled;

@@ -81,7 +81,7 @@ export interface CanaryAccuracy {
   /** Labelled predictions per side, whether or not there were enough. */
   labelled: { canary: number; champion: number };
   /** Set only when both sides have at least `minLabels`. */
-  accuracy?: { canary: number; champion: number; labelled: number };
+  accuracy?: { canary: number; champion: number; canaryLabels: number; championLabels: number };
 }
 
 /** Canary and champion accuracy on the labels joined in one analysis window. */
@@ -99,7 +99,8 @@ export function canaryAccuracy(
     accuracy: {
       canary: accuracyOf(canary),
       champion: accuracyOf(champion),
-      labelled: canary.length + champion.length,
+      canaryLabels: canary.length,
+      championLabels: champion.length,
     },
   };
 }

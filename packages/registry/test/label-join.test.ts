@@ -63,7 +63,7 @@ describe('canaryAccuracy', () => {
     });
     expect(canaryAccuracy(joined, { canary: 'canary', champion: 'champion' }, 20)).toEqual({
       labelled: { canary: 20, champion: 40 },
-      accuracy: { canary: 0.5, champion: 1, labelled: 60 },
+      accuracy: { canary: 0.5, champion: 1, canaryLabels: 20, championLabels: 40 },
     });
   });
 
