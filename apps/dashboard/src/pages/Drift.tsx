@@ -8,17 +8,22 @@ import { useLive } from '../live.ts';
 import { href } from '../router.ts';
 import { Badge, Empty, Resource, StateBadge, Time, formatDuration, formatNumber } from '../ui.tsx';
 
-/** Score over the reported windows as a line, with the threshold dashed. */
+/**
+ * Score over the reported windows as a line, with the threshold dashed; on the detail chart's axis
+ * (p-values as −log₁₀ p), so above the line is drifted here too.
+ */
 function Sparkline({ row }: { row: FeatureRow }) {
   const points = row.history;
   if (points.length < 2) return <span className="muted">—</span>;
   const width = 160;
   const height = 36;
-  const max = Math.max(...points.map((p) => p.score), row.threshold) || 1;
+  const values = points.map((p) => driftAxisValue(row.method, p.score));
+  const threshold = driftAxisValue(row.method, row.threshold);
+  const max = Math.max(...values, threshold) || 1;
   const x = (i: number) => (i / (points.length - 1)) * width;
   const y = (value: number) => height - (value / max) * (height - 2) - 1;
-  const path = points
-    .map((p, i) => `${i === 0 ? 'M' : 'L'}${x(i).toFixed(1)},${y(p.score).toFixed(1)}`)
+  const path = values
+    .map((value, i) => `${i === 0 ? 'M' : 'L'}${x(i).toFixed(1)},${y(value).toFixed(1)}`)
     .join(' ');
   return (
     <svg
@@ -27,7 +32,7 @@ function Sparkline({ row }: { row: FeatureRow }) {
       role="img"
       aria-label={`${row.feature} ${row.signal} score over ${points.length} windows, threshold ${formatNumber(row.threshold)}`}
     >
-      <line x1={0} x2={width} y1={y(row.threshold)} y2={y(row.threshold)} className="threshold" />
+      <line x1={0} x2={width} y1={y(threshold)} y2={y(threshold)} className="threshold" />
       <path d={path} className="spark" fill="none" />
     </svg>
   );
