@@ -164,14 +164,26 @@ async function writeInTransaction(
   let cacheUpdate: CacheUpdate | undefined;
   if (batch.events.length > 0) {
     const windowMs = maxWindowMs(view);
-    const firstInBatch = new Map<string, number>();
-    for (const e of batch.events) {
-      const entityId = e.event.entityId;
-      firstInBatch.set(entityId, Math.min(firstInBatch.get(entityId) ?? Infinity, e.eventTimeMs));
+    // Per entity: its earliest event time in the batch, and its newest event (by event time; the
+    // later position in the partition on a tie).
+    const inBatch = new Map<string, { firstMs: number; newest: number }>();
+    const events = batch.events;
+    let maxMs = -Infinity;
+    for (let i = 0; i < events.length; i++) {
+      const e = events[i]!;
+      if (e.eventTimeMs > maxMs) maxMs = e.eventTimeMs;
+      const seen = inBatch.get(e.event.entityId);
+      if (!seen) {
+        inBatch.set(e.event.entityId, { firstMs: e.eventTimeMs, newest: i });
+        continue;
+      }
+      if (e.eventTimeMs < seen.firstMs) seen.firstMs = e.eventTimeMs;
+      if (e.eventTimeMs >= events[seen.newest]!.eventTimeMs) seen.newest = i;
     }
+    maxEventTimeMs = maxMs;
     // Existing rows are locked in one order (the lock query's) before anything else is written, and
     // new ones inserted in one order (this sort): overlapping transactions cannot deadlock.
-    const entityIds = [...firstInBatch.keys()].sort(compareText);
+    const entityIds = [...inBatch.keys()].sort(compareText);
 
     const online = new Map<string, OnlineState>();
     for (const row of (
@@ -191,10 +203,6 @@ async function writeInTransaction(
       });
     }
 
-    let maxMs = -Infinity;
-    for (const e of batch.events) if (e.eventTimeMs > maxMs) maxMs = e.eventTimeMs;
-    maxEventTimeMs = maxMs;
-
     // Each entity's known events: earlier ones within the longest window (from the cache when it
     // can be trusted, from the offline store otherwise), then this batch's.
     const known = new Map<string, TimedValues[]>();
@@ -202,7 +210,7 @@ async function writeInTransaction(
     if (windowMs > 0) {
       const toLoad: { entityId: string; afterMs: number }[] = [];
       for (const entityId of entityIds) {
-        const needAfterMs = firstInBatch.get(entityId)! - windowMs;
+        const needAfterMs = inBatch.get(entityId)!.firstMs - windowMs;
         const cached = fresh ? cache?.get(entityId) : undefined;
         const row = online.get(entityId);
         if (cached && row && cached.rowVersion === row.rowVersion && cached.completeAfterMs <= needAfterMs) {
@@ -221,51 +229,48 @@ async function writeInTransaction(
     }
 
     const fields = aggregatedFields(view);
-    const offlineRows: RowToWrite[] = [];
-    const latest = new Map<string, { event: ValidEvent; row: RowToWrite }>();
-    const newestInBatch = new Map<string, number>();
-    for (const e of batch.events) {
-      const entityId = e.event.entityId;
-      newestInBatch.set(entityId, Math.max(newestInBatch.get(entityId) ?? -Infinity, e.eventTimeMs));
+    const offlineRows = new Array<RowToWrite>(events.length);
+    for (let i = 0; i < events.length; i++) {
+      const e = events[i]!;
       let aggregates: AggregateValues = {};
       if (windowMs > 0) {
-        const events = known.get(entityId)!;
-        events.push({ timeMs: e.eventTimeMs, values: pick(e.event.values, fields) });
-        aggregates = computeAggregates(view, events, e.eventTimeMs);
+        const known_ = known.get(e.event.entityId)!;
+        known_.push({ timeMs: e.eventTimeMs, values: pick(e.event.values, fields) });
+        aggregates = computeAggregates(view, known_, e.eventTimeMs);
       }
-      const row: RowToWrite = {
+      offlineRows[i] = {
         offset: e.offset,
-        entityId,
+        entityId: e.event.entityId,
         eventTimeMs: e.eventTimeMs,
-        valuesJson: JSON.stringify(e.event.values),
+        eventTime: e.event.eventTime,
+        valuesJson: valuesJson(e.event.values),
         aggregatesJson: JSON.stringify(aggregates),
       };
-      offlineRows.push(row);
-      const current = latest.get(entityId);
-      if (!current || compareKeys(keyOf(e, batch.partition), keyOf(current.event, batch.partition)) > 0) {
-        latest.set(entityId, { event: e, row });
-      }
     }
 
     const onlineRows: RowToWrite[] = [];
     const refreshed: { entityId: string; aggregates: AggregateValues | null }[] = [];
-    for (const [entityId, { event: e, row }] of latest) {
+    for (const entityId of entityIds) {
+      const newest = events[inBatch.get(entityId)!.newest]!;
       const existing = online.get(entityId);
-      if (!existing || compareKeys(keyOf(e, batch.partition), existing) > 0) {
+      if (!existing || compareKeys(keyOf(newest, batch.partition), existing) > 0) {
+        const row = offlineRows[inBatch.get(entityId)!.newest]!;
         // As of the newest event's time, over every event known after the whole batch: a late
         // event later in the batch counts here, though not in the newest event's offline row.
         onlineRows.push(
           windowMs > 0
             ? {
                 ...row,
-                aggregatesJson: JSON.stringify(computeAggregates(view, known.get(entityId)!, e.eventTimeMs)),
+                aggregatesJson: JSON.stringify(
+                  computeAggregates(view, known.get(entityId)!, newest.eventTimeMs),
+                ),
               }
             : row,
         );
       } else if (windowMs > 0) {
         // Only late events for this entity: the online values stay, but a late event inside the
         // window changes the aggregates as of the online row's time.
-        const changesWindow = (newestInBatch.get(entityId) ?? -Infinity) > existing.timeMs - windowMs;
+        const changesWindow = newest.eventTimeMs > existing.timeMs - windowMs;
         refreshed.push({
           entityId,
           aggregates: changesWindow ? computeAggregates(view, known.get(entityId)!, existing.timeMs) : null,
@@ -422,14 +427,56 @@ async function loadHistory(
   }
 }
 
+/**
+ * A lone UTF-16 surrogate (JSON can carry one as an escape) becomes U+FFFD, as node-postgres's
+ * UTF-8 encoding of text parameters and COPY data makes it: jsonb refuses the escape, and one such
+ * event would otherwise fail its batch on every retry.
+ */
+function wellFormed(text: string): string {
+  return loneSurrogate.test(text) ? text.replace(loneSurrogates, '\uFFFD') : text;
+}
+
+const loneSurrogate = /\p{Surrogate}/u;
+const loneSurrogates = /\p{Surrogate}/gu;
+
+/**
+ * An event's values as JSON. JSON.stringify writes a lone surrogate as an escape jsonb refuses;
+ * the check on its output is cheap, and only such a value is written again.
+ */
+function valuesJson(values: Record<string, FeatureValue>): string {
+  const text = JSON.stringify(values);
+  return surrogateEscape.test(text)
+    ? JSON.stringify(values, (_key, value: unknown) =>
+        typeof value === 'string' ? wellFormed(value) : value,
+      )
+    : text;
+}
+
+const surrogateEscape = /\\ud[89a-f]/i;
+
 /** One row for either store. */
 interface RowToWrite {
   offset: string;
   entityId: string;
   eventTimeMs: number;
+  /** The event's own ISO 8601 time, when PostgreSQL reads it as exactly `eventTimeMs`. */
+  eventTime?: string;
   valuesJson: string;
   aggregatesJson: string;
 }
+
+/**
+ * The time as PostgreSQL should read it. A validated event's own text (ISO 8601, at most
+ * millisecond digits, Z or an offset) is the same instant as `eventTimeMs` and saves formatting it
+ * again; anything else (more digits than JavaScript keeps) goes as `eventTimeMs`.
+ */
+function timeText(row: RowToWrite): string {
+  return row.eventTime !== undefined && plainIsoTime.test(row.eventTime)
+    ? row.eventTime
+    : new Date(row.eventTimeMs).toISOString();
+}
+
+const plainIsoTime = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,3})?(?:Z|[+-]\d\d:\d\d)$/;
 
 const offlineColumns =
   'project_id, view_id, topic, partition, kafka_offset, entity_id, event_time, values, aggregates';
@@ -452,7 +499,7 @@ async function copyOfflineRows(
   for (let i = 0; i < rows.length; i++) {
     const row = rows[i]!;
     lines[i] =
-      `${prefix}${row.offset}\t${copyText(row.entityId)}\t${new Date(row.eventTimeMs).toISOString()}\t` +
+      `${prefix}${row.offset}\t${copyText(row.entityId)}\t${timeText(row)}\t` +
       `${copyText(row.valuesJson)}\t${copyText(row.aggregatesJson)}\n`;
   }
   return copyFromStdin(
@@ -503,13 +550,21 @@ async function upsertOnlineRows(
 ): Promise<number> {
   if (rows.length === 0) return 0;
   rows.sort((a, b) => compareText(a.entityId, b.entityId));
-  const columns = toColumns(rows);
+  // One jsonb document rather than array parameters: the values and aggregates go in as JSON
+  // already, with no array-literal escaping to build in JavaScript and undo in PostgreSQL.
+  const parts = new Array<string>(rows.length);
+  for (let i = 0; i < rows.length; i++) {
+    const row = rows[i]!;
+    parts[i] =
+      `{"o":${row.offset},"e":${JSON.stringify(wellFormed(row.entityId))},"t":"${timeText(row)}",` +
+      `"v":${row.valuesJson},"a":${row.aggregatesJson}}`;
+  }
   const { rows: counted } = await client.query(
     `with upserted as (
        insert into feature_online_rows as o
          (project_id, view_id, entity_id, event_time, values, aggregates, topic, partition, kafka_offset)
        select $1, $2, u.e, u.t, u.v, u.a, $3, $4, u.o
-       from unnest($5::bigint[], $6::text[], $7::timestamptz[], $8::jsonb[], $9::jsonb[]) as u(o, e, t, v, a)
+       from jsonb_to_recordset($5::jsonb) as u(o bigint, e text, t timestamptz, v jsonb, a jsonb)
        on conflict (view_id, entity_id) do update set
          event_time = excluded.event_time, values = excluded.values, aggregates = excluded.aggregates,
          topic = excluded.topic, partition = excluded.partition, kafka_offset = excluded.kafka_offset,
@@ -518,7 +573,7 @@ async function upsertOnlineRows(
              < (excluded.event_time, excluded.partition, excluded.kafka_offset)
        returning 1)
      select count(*)::int as n from upserted`,
-    [projectId, viewId, batch.topic, batch.partition, ...columns],
+    [projectId, viewId, batch.topic, batch.partition, `[${parts.join(',')}]`],
   );
   return counted[0]!.n as number;
 }
@@ -534,7 +589,7 @@ function toColumns(rows: readonly RowToWrite[]): [string[], string[], string[], 
     const row = rows[i]!;
     offsets[i] = row.offset;
     entityIds[i] = row.entityId;
-    times[i] = new Date(row.eventTimeMs).toISOString();
+    times[i] = timeText(row);
     values[i] = row.valuesJson;
     aggregates[i] = row.aggregatesJson;
   }
