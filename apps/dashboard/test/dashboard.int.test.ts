@@ -682,11 +682,15 @@ describe('dashboard in a browser', { timeout: 120_000 }, () => {
     await upstream(new RegExp(`^Model version ${model} v${candidate.version}$`), /^Model version:/);
     await upstream(/^Run /, /^Run:/);
     await upstream(/^Training set /, /^Training set:/);
-    await upstream(
-      new RegExp(`^Feature view ${cardTransactionsV2.name}@${cardTransactionsV2.version}$`),
-      /^Feature view:/,
-    );
-    await upstream(/^Kafka offsets /, /^Kafka offsets:/);
+    // The set's upstream: the feature view it joined, and the offsets it read (features and labels).
+    expect(
+      await details
+        .getByRole('button', {
+          name: new RegExp(`^Feature view ${cardTransactionsV2.name}@${cardTransactionsV2.version}$`),
+        })
+        .count(),
+    ).toBe(1);
+    await upstream(new RegExp(`^Kafka offsets ${topic.slice(0, 8)}`), /^Kafka offsets:/);
 
     // What the training set recorded, and where the events really are on the topic.
     const set = await getTrainingSet(

@@ -198,13 +198,20 @@ export function pointInTimeLineage(setId: string, manifest: PointInTimeManifest)
       },
     },
   ];
+  // The offsets a set read hang off the set, not the view: a view feeds many sets, and walking
+  // upstream from one version must reach its own offsets, not every range any set ever read.
   for (const view of manifest.views) {
     const node = { kind: 'feature_view' as const, id: `${view.name}@${view.version}` };
     edges.push({
       from: { kind: 'topic_range', id: topicRangeId(view.topic, view.offsets) },
-      to: node,
-      relation: 'ingested',
-      metadata: { topic: view.topic, offsets: view.offsets, rows: view.offlineRowsRead },
+      to: set,
+      relation: 'read',
+      metadata: {
+        topic: view.topic,
+        offsets: view.offsets,
+        rows: view.offlineRowsRead,
+        featureView: node.id,
+      },
     });
     edges.push({ from: node, to: set, relation: 'features', metadata: { rowsMatched: view.rowsMatched } });
   }
