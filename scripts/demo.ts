@@ -180,6 +180,7 @@ async function main(): Promise<void> {
     env: { ...localStackEnv(), SHEPHERD_PAYLOAD_KEYS: payloadKeys },
     apiUrl: urls.api,
     gatewayUrl: urls.gateway,
+    dashboardUrl: urls.dashboard,
     token: adminToken,
     links: {
       mlflow: `http://${mlflow.host}:${mlflow.port}`,
@@ -200,6 +201,9 @@ async function main(): Promise<void> {
       `  Temporal UI  http://${temporal.host}:${temporal.uiPort}`,
       `  MLflow UI    http://${mlflow.host}:${mlflow.port}`,
       `  champion     ${result.model} v${result.champion}  (npm run shepherd -- versions ${result.model})`,
+      `  lineage      ${urls.dashboard}/#/lineage/model_version/${result.championId ?? ''}  (printed above: Kafka offsets → feature view → training set → run → version → endpoint)`,
+      `  MLflow model ${`http://${mlflow.host}:${mlflow.port}`}/#/models/${result.model}`,
+      `  scenario     ${result.seconds}s; ${Object.values(result.predictions).reduce((a, b) => a + b, 0)} live predictions, ${result.failedPredictions} failed`,
       `  logs         ${logsDir}`,
       `  CLI          export SHEPHERD_TOKEN=$(cat ${tokenFile})  # an admin token of project "default"`,
       '',

@@ -23,6 +23,8 @@ export interface LoadOptions {
 }
 
 export interface LoadResult {
+  /** The request's number in the schedule (0, 1, …): entity `index % entities` was asked about. */
+  index: number;
   /** When the request was scheduled, ms since the run started. */
   atMs: number;
   entityId: string;
@@ -153,6 +155,7 @@ export function startLoad(options: LoadOptions): LoadRun {
         errorCode = err instanceof Error ? err.name : 'error';
       }
       results.push({
+        index,
         atMs: scheduledAt - started,
         entityId,
         status,

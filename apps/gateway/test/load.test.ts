@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { percentile, summarize, type LoadResult } from '../src/load.ts';
 
 const result = (status: number, latencyMs: number, version: number | null): LoadResult => ({
+  index: 0,
   atMs: 0,
   entityId: 'e',
   status,

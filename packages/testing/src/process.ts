@@ -14,7 +14,12 @@ export interface ExitResult {
 export function runEntryPoint(
   entry: string,
   env: Record<string, string>,
-  options: { timeoutMs?: number; args?: string[] } = {},
+  options: {
+    timeoutMs?: number;
+    args?: string[];
+    /** Sends SIGINT (an operator's Ctrl-C) once stdout contains this text. */
+    interruptWhen?: string;
+  } = {},
 ): Promise<ExitResult> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(tsx, [resolve(repoRoot, entry), ...(options.args ?? [])], {
@@ -24,7 +29,14 @@ export function runEntryPoint(
     });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    let interrupted = false;
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+      if (options.interruptWhen && !interrupted && stdout.includes(options.interruptWhen)) {
+        interrupted = true;
+        child.kill('SIGINT');
+      }
+    });
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 30_000);
     child.once('error', reject);
