@@ -24,43 +24,94 @@ export function computeAggregates(
   events: readonly TimedValues[],
   asOfMs: number,
 ): AggregateValues {
-  const result: AggregateValues = {};
-  for (const agg of view.aggregates) {
-    const from = asOfMs - windowMs(agg.window);
-    let count = 0;
-    let sum = 0;
-    let min = Infinity;
-    let max = -Infinity;
-    for (const event of events) {
-      if (event.timeMs <= from || event.timeMs > asOfMs) continue;
-      if (agg.field === undefined) {
-        count += 1;
+  const { specs, count, sum, min, max } = compiled(view.aggregates);
+  const n = specs.length;
+  // Scratch arrays of this definition, reset here: the call is synchronous, so no one else is
+  // using them.
+  count.fill(0);
+  sum.fill(0);
+  min.fill(Infinity);
+  max.fill(-Infinity);
+  // One pass over the events for every aggregate (each event's fields read once per aggregate
+  // whose window holds it), in the events' own order, so sums add up exactly as they always did.
+  for (const event of events) {
+    const age = asOfMs - event.timeMs;
+    if (age < 0) continue;
+    for (let i = 0; i < n; i++) {
+      const spec = specs[i]!;
+      if (age >= spec.windowMs) continue;
+      if (spec.field === undefined) {
+        count[i]! += 1;
         continue;
       }
-      const value = event.values[agg.field];
+      const value = event.values[spec.field];
       if (typeof value !== 'number') continue;
-      count += 1;
-      sum += value;
-      if (value < min) min = value;
-      if (value > max) max = value;
+      count[i]! += 1;
+      sum[i]! += value;
+      if (value < min[i]!) min[i] = value;
+      if (value > max[i]!) max[i] = value;
     }
-    switch (agg.function) {
+  }
+  const result: AggregateValues = {};
+  for (let i = 0; i < n; i++) {
+    const spec = specs[i]!;
+    const c = count[i]!;
+    switch (spec.function) {
       case 'count':
-        result[agg.name] = count;
+        result[spec.name] = c;
         break;
       case 'sum':
-        result[agg.name] = sum;
+        result[spec.name] = sum[i]!;
         break;
       case 'avg':
-        result[agg.name] = count === 0 ? null : sum / count;
+        result[spec.name] = c === 0 ? null : sum[i]! / c;
         break;
       case 'min':
-        result[agg.name] = count === 0 ? null : min;
+        result[spec.name] = c === 0 ? null : min[i]!;
         break;
       case 'max':
-        result[agg.name] = count === 0 ? null : max;
+        result[spec.name] = c === 0 ? null : max[i]!;
         break;
     }
   }
   return result;
 }
+
+interface CompiledAggregate {
+  name: string;
+  function: FeatureView['aggregates'][number]['function'];
+  field: string | undefined;
+  windowMs: number;
+}
+
+interface Compiled {
+  specs: CompiledAggregate[];
+  count: Float64Array;
+  sum: Float64Array;
+  min: Float64Array;
+  max: Float64Array;
+}
+
+/** Window lengths parsed once per definition, not once per event; running totals allocated once. */
+function compiled(aggregates: FeatureView['aggregates']): Compiled {
+  let found = compiledAggregates.get(aggregates);
+  if (!found) {
+    const n = aggregates.length;
+    found = {
+      specs: aggregates.map((agg) => ({
+        name: agg.name,
+        function: agg.function,
+        field: agg.field,
+        windowMs: windowMs(agg.window),
+      })),
+      count: new Float64Array(n),
+      sum: new Float64Array(n),
+      min: new Float64Array(n),
+      max: new Float64Array(n),
+    };
+    compiledAggregates.set(aggregates, found);
+  }
+  return found;
+}
+
+const compiledAggregates = new WeakMap<FeatureView['aggregates'], Compiled>();

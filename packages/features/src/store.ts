@@ -413,11 +413,15 @@ async function loadHistory(
     const n = params.length;
     notInBatch = `and not (r.topic = $${n - 2} and r.partition = $${n - 1} and r.kafka_offset = any($${n}::bigint[]))`;
   }
+  // One index range scan per entity (LATERAL, and OFFSET 0 so the planner can't flatten it back into
+  // a join): a plain join on a large store was planned as a sort of the whole table, spilling to disk.
   const { rows } = await client.query(
     `select r.entity_id, (extract(epoch from r.event_time) * 1000)::float8 as t ${columns.join('')}
      from unnest($2::text[], $3::timestamptz[]) as u(e, after)
-     join feature_offline_rows r on r.view_id = $1 and r.entity_id = u.e and r.event_time > u.after
-     where true ${notInBatch}`,
+     cross join lateral (
+       select * from feature_offline_rows r
+       where r.view_id = $1 and r.entity_id = u.e and r.event_time > u.after ${notInBatch}
+       offset 0) as r`,
     params,
   );
   for (const row of rows) {
