@@ -4,6 +4,7 @@
  * against a plain kafkajs consumer group reading the same topic in the same run.
  */
 import { randomUUID } from 'node:crypto';
+import { loadavg } from 'node:os';
 import type { Message } from 'kafkajs';
 import { pino } from 'pino';
 import { createKafka } from '../packages/clients/src/kafka.ts';
@@ -62,6 +63,8 @@ const benchmark: Benchmark = async ({ quick, log }): Promise<BenchResult> => {
     await plain.subscribe({ topic, fromBeginning: true });
     let seen = 0;
     let plainBytes = 0;
+    const loadBefore = loadavg()[0]!;
+    const plainCpu = process.cpuUsage();
     const plainStarted = performance.now();
     await plain.run({
       eachBatch: async ({ batch: b, resolveOffset, heartbeat }) => {
@@ -73,6 +76,7 @@ const benchmark: Benchmark = async ({ quick, log }): Promise<BenchResult> => {
     });
     await waitFor(() => seen >= total, 600_000, 'the plain consumer');
     const plainSeconds = (performance.now() - plainStarted) / 1000;
+    const plainCpuSeconds = cpuSeconds(process.cpuUsage(plainCpu));
     await plain.disconnect();
     const plainRate = total / plainSeconds;
     log(`plain kafkajs consumer: ${Math.round(plainRate)} events/s`);
@@ -88,10 +92,13 @@ const benchmark: Benchmark = async ({ quick, log }): Promise<BenchResult> => {
       registered,
       logger: pino({ level: 'silent' }),
     });
+    const ingestCpu = process.cpuUsage();
     const started = performance.now();
     await ingestor.start();
     await waitFor(() => ingestor.stats.eventsIngested >= total, 1_800_000, 'the feature ingestor');
     const seconds = (performance.now() - started) / 1000;
+    const ingestCpuSeconds = cpuSeconds(process.cpuUsage(ingestCpu));
+    const loadAfter = loadavg()[0]!;
     const stats = { ...ingestor.stats };
     await ingestor.stop();
     const rate = total / seconds;
@@ -112,6 +119,11 @@ const benchmark: Benchmark = async ({ quick, log }): Promise<BenchResult> => {
         shepherd_batches: stats.batches,
         rejected: stats.rejected,
         mean_event_bytes: Math.round(plainBytes / total),
+        // CPU of this process (PostgreSQL's is not in it): steadier than rates on a shared machine.
+        shepherd_process_cpu_us_per_event: Math.round((ingestCpuSeconds / total) * 1e7) / 10,
+        reference_process_cpu_us_per_event: Math.round((plainCpuSeconds / total) * 1e7) / 10,
+        load_average_1m_before: Math.round(loadBefore * 100) / 100,
+        load_average_1m_after: Math.round(loadAfter * 100) / 100,
       },
       ratio: { label: 'Shepherd events/s / plain consumer events/s', value: Math.round(ratio * 1000) / 1000 },
       target: {
@@ -120,7 +132,8 @@ const benchmark: Benchmark = async ({ quick, log }): Promise<BenchResult> => {
       },
       notes: [
         'Both start a fresh consumer group on the same topic; the time includes joining the group.',
-        'Shepherd per batch: validation (zod), DLQ for rejects, offline rows + online upserts + window aggregates + progress in one PostgreSQL transaction, then the offset commit.',
+        'Shepherd per batch: validation (compiled zod), DLQ for rejects, then (pipelined with the next fetches, batches that queued up written together) offline rows by COPY + online upserts + window aggregates (history cached in process) + progress in one PostgreSQL transaction, then the offset commit.',
+        'Load averages are of the whole machine (other work included); the per-event CPU figures are of this process alone.',
         'Kafka, PostgreSQL and this process share the same cores.',
       ],
     };
@@ -130,5 +143,7 @@ const benchmark: Benchmark = async ({ quick, log }): Promise<BenchResult> => {
     await database.dispose();
   }
 };
+
+const cpuSeconds = (usage: NodeJS.CpuUsage) => (usage.user + usage.system) / 1e6;
 
 export default benchmark;
