@@ -12,12 +12,28 @@ describe('the README demo command', () => {
     async () => {
       const resultFile = join(repoRoot, '.state', 'demo', 'result.json');
       rmSync(resultFile, { force: true });
-      // Played as a person would: the demo keeps running until Ctrl-C, which stops what it started.
-      const run = await runEntryPoint(
-        'scripts/demo.ts',
-        { ...(process.env as Record<string, string>), DEMO_FAST: '1' },
-        { timeoutMs: 880_000, interruptWhen: 'press Ctrl-C to stop' },
-      );
+      const env = { ...(process.env as Record<string, string>), DEMO_FAST: '1' };
+      const platformGone = async () => {
+        for (const url of ['http://127.0.0.1:8080/healthz', 'http://127.0.0.1:8081/healthz']) {
+          await expect(fetch(url, { signal: AbortSignal.timeout(2000) })).rejects.toThrow();
+        }
+      };
+
+      // Someone starts the demo and presses Ctrl-C while it plays: everything it started stops.
+      const interrupted = await runEntryPoint('scripts/demo.ts', env, {
+        timeoutMs: 300_000,
+        interruptWhen: 'act 2:',
+      });
+      expect(interrupted.code, interrupted.stderr + interrupted.stdout.slice(-2000)).toBe(130);
+      expect(interrupted.stdout).toContain('stopping the platform');
+      await platformGone();
+
+      // And runs it again, to the end this time. Played as a person would: it keeps running until
+      // Ctrl-C, which stops what it started.
+      const run = await runEntryPoint('scripts/demo.ts', env, {
+        timeoutMs: 600_000,
+        interruptWhen: 'press Ctrl-C to stop',
+      });
       expect(run.code, run.stderr + run.stdout.slice(-4000)).toBe(130);
       expect(run.stdout).toContain('stopping the platform');
       expect(run.stdout).toContain('Shepherd is running:');
@@ -79,9 +95,7 @@ describe('the README demo command', () => {
       expect(run.stdout).toContain("the champion's lineage");
 
       // The platform's processes are gone: their ports answer no more.
-      for (const url of ['http://127.0.0.1:8080/healthz', 'http://127.0.0.1:8081/healthz']) {
-        await expect(fetch(url, { signal: AbortSignal.timeout(2000) })).rejects.toThrow();
-      }
+      await platformGone();
     },
   );
 });

@@ -49,6 +49,8 @@ function readOrCreate(file: string, make: () => string): string {
 const children: { name: string; child: ChildProcess }[] = [];
 let stackWasRunning = false;
 let stopping = false;
+/** Set by Ctrl-C: the scenario's calls then fail as the platform goes, and that is no failure. */
+let interrupted = false;
 
 function startApp(
   name: string,
@@ -91,8 +93,14 @@ async function waitFor(name: string, url: string, timeoutMs = 120_000): Promise<
   );
 }
 
-async function stopAll(): Promise<void> {
-  if (stopping) return;
+let stopped: Promise<void> | undefined;
+/** Stops what the demo started, once; every caller waits for the same stop. */
+function stopAll(): Promise<void> {
+  stopped ??= stopEverything();
+  return stopped;
+}
+
+async function stopEverything(): Promise<void> {
   stopping = true;
   log('stopping the platform');
   for (const { child } of children.reverse()) {
@@ -211,8 +219,12 @@ async function main(): Promise<void> {
   );
 }
 
-process.once('SIGINT', () => void stopAll().then(() => process.exit(130)));
-process.once('SIGTERM', () => void stopAll().then(() => process.exit(143)));
+const onSignal = (code: number) => () => {
+  interrupted = true;
+  void stopAll().then(() => process.exit(code));
+};
+process.once('SIGINT', onSignal(130));
+process.once('SIGTERM', onSignal(143));
 
 main().then(
   async () => {
@@ -223,6 +235,8 @@ main().then(
     log('press Ctrl-C to stop everything the demo started');
   },
   async (err: unknown) => {
+    // After Ctrl-C the signal handler owns the exit (130), once everything has stopped.
+    if (interrupted) return;
     process.stderr.write(`[demo] failed: ${err instanceof Error ? err.message : String(err)}\n`);
     await stopAll();
     process.exit(1);
