@@ -443,4 +443,94 @@ describe('feature store on PostgreSQL', () => {
       ),
     ).rejects.toMatchObject({ cause: { code: '23503' } });
   });
+
+  it('rewinds a partition whose write failed, and loses nothing queued behind it', async () => {
+    const env = testEnv();
+    const kafka = createKafka({ brokers: env.KAFKA_BROKERS, clientId: 'features-rewind-test', retries: 10 });
+    const admin = kafka.admin();
+    await admin.connect();
+    const topic = `features.txns.rewind-test-${randomUUID()}`;
+    await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
+    const { registered: rewound } = await registerFeatureView(
+      { db: database.db, projectId, actor: 'alice' },
+      { ...view, name: 'txns_rewind', sourceTopic: topic },
+    );
+    // PostgreSQL itself refuses the first write of this view's rows (a sequence is not rolled back
+    // with the failed transaction, so it counts the attempts); the writes queued behind it succeed.
+    await database.db.execute(sql`create sequence rewind_attempts`);
+    await database.db.execute(
+      sql.raw(`
+      create function fail_first_writes() returns trigger language plpgsql as $$
+      begin
+        if nextval('rewind_attempts') = 1 then raise exception 'simulated write failure'; end if;
+        return null;
+      end $$`),
+    );
+    await database.db.execute(
+      sql.raw(`
+      create trigger fail_first_writes after insert on feature_offline_rows
+      for each statement execute function fail_first_writes()`),
+    );
+
+    const producer = kafka.producer();
+    await producer.connect();
+    const total = 300;
+    for (let i = 0; i < total; i += 50) {
+      await producer.send({
+        topic,
+        messages: Array.from({ length: 50 }, (_, k) =>
+          featureEventMessage(
+            featureEvent(`card-${(i + k) % 7}`, new Date(T0 + (i + k) * 1000), { amount: i + k }),
+          ),
+        ),
+      });
+    }
+    await producer.disconnect();
+
+    // Small fetches, so several Kafka batches queue up behind a failing write.
+    const ingestor = new FeatureIngestor({
+      kafka,
+      db: database.db,
+      registered: rewound,
+      logger: quietLogger(),
+      maxBytesPerPartition: 4096,
+      maxEventsPerWrite: 60,
+    });
+    try {
+      await ingestor.start();
+      const metrics = await eventually(
+        async () => {
+          const m = await getFeatureViewMetrics(database.db, admin, rewound);
+          return m.totalLag === 0 && m.eventsIngested === total ? m : undefined;
+        },
+        { timeoutMs: 60_000, what: 'ingestion after the failed writes' },
+      );
+      expect(metrics.partitions[0]).toMatchObject({
+        committedOffset: String(total),
+        lastIngestedOffset: String(total - 1),
+      });
+    } finally {
+      await ingestor.stop();
+      await database.db.execute(sql`drop trigger fail_first_writes on feature_offline_rows`);
+      await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
+      await admin.disconnect();
+    }
+    const [attempts] = rowsOf<{ n: number }>(
+      await database.db.execute(sql`select last_value::int as n from rewind_attempts`),
+    );
+    expect(attempts!.n).toBeGreaterThan(1);
+    const rows = await database.db
+      .select({ offset: featureOfflineRows.kafkaOffset, ingestedAt: featureOfflineRows.ingestedAt })
+      .from(featureOfflineRows)
+      .where(eq(featureOfflineRows.viewId, rewound.id))
+      .orderBy(featureOfflineRows.kafkaOffset);
+    expect(rows.map((r) => Number(r.offset))).toEqual(Array.from({ length: total }, (_, i) => i));
+    // Written in offset order: nothing queued behind the failed write went in (and had its offset
+    // committed) before it, which a crash at that moment would have turned into lost events.
+    const outOfOrder = rows.filter((r, i) => i > 0 && r.ingestedAt < rows[i - 1]!.ingestedAt);
+    expect(outOfOrder).toEqual([]);
+    expect(ingestor.stats).toMatchObject({ eventsIngested: total, duplicates: 0 });
+  });
 });
+
+const rowsOf = <T>(result: unknown) => (result as { rows: T[] }).rows as T[];
