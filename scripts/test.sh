@@ -24,7 +24,9 @@ started_stack=0
 if ! npm run --silent stack -- status >/dev/null 2>&1; then started_stack=1; fi
 npm run --silent stack -- up
 stop_stack() {
-  if [ -n "${pytest_pid:-}" ]; then kill "$pytest_pid" 2>/dev/null || true; fi
+  for pid in "${pytest_pid:-}" "${lint_pid:-}" "${typecheck_pid:-}"; do
+    if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; fi
+  done
   if [ "$started_stack" = 1 ] && [ "${SHEPHERD_KEEP_STACK:-0}" != 1 ]; then
     step "stopping the services this run started (SHEPHERD_KEEP_STACK=1 keeps them)"
     npm run --silent stack -- down || true
@@ -42,13 +44,19 @@ python="${SHEPHERD_CACHE_DIR:-$HOME/.cache/shepherd}/venv/bin/python"
   >"$results/pytest.log" 2>&1 &
 pytest_pid=$!
 
-step "lint and formatting (TypeScript, Terraform)"
-npm run --silent lint
+# Lint and typecheck are single-threaded and independent: side by side on the two cores (pytest
+# above is mostly waiting on its trainer subprocesses). Each writes its own log, shown on failure.
+step "lint, typecheck and formatting (TypeScript, Terraform)"
+npm run --silent lint >"$results/lint.log" 2>&1 &
+lint_pid=$!
+npm run --silent typecheck >"$results/typecheck.log" 2>&1 &
+typecheck_pid=$!
 npm run --silent format:check
 bash infra/terraform/check.sh
-
-step "typecheck"
-npm run --silent typecheck
+checks=0
+wait "$lint_pid" || { cat "$results/lint.log"; echo "lint failed"; checks=1; }
+wait "$typecheck_pid" || { cat "$results/typecheck.log"; echo "typecheck failed"; checks=1; }
+if [ "$checks" != 0 ]; then exit 1; fi
 
 step "building the worker's workflow bundle"
 npm run --silent build -w @shepherd/worker
