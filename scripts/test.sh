@@ -62,12 +62,12 @@ step "building the worker's workflow bundle"
 npm run --silent build -w @shepherd/worker
 
 step "tests (unit, then integration against the real services)"
+# The trainer's pytest (started above) overlaps the unit tests too, and is collected before the
+# integration tests, whose timing-sensitive cases (canary latency, rollback delay) want the cores.
 status=0
+npx vitest run --project unit --reporter=default --reporter=json --outputFile.json="$results/unit.json" || status=$?
 wait "$pytest_pid" || status=$?
 cat "$results/pytest.log"
-if [ "$status" = 0 ]; then
-  npx vitest run --project unit --reporter=default --reporter=json --outputFile.json="$results/unit.json" || status=$?
-fi
 if [ "$status" = 0 ]; then
   npx vitest run --project integration --reporter=default --reporter=json --outputFile.json="$results/integration.json" || status=$?
 fi

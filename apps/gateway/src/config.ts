@@ -198,12 +198,17 @@ export class ConfigWatcher {
     return table;
   }
 
-  /** Checks for a change now (tests and the poll loop). */
-  async poll(): Promise<void> {
-    this.polling ??= this.pollOnce().finally(() => {
-      this.polling = undefined;
+  /**
+   * Checks for a change now (tests and the poll loop). A poll already under way may have read the
+   * configuration before the caller's change, so this one runs after it rather than joining it.
+   */
+  poll(): Promise<void> {
+    const next = (this.polling ?? Promise.resolve()).then(() => this.pollOnce());
+    this.polling = next;
+    void next.finally(() => {
+      if (this.polling === next) this.polling = undefined;
     });
-    return this.polling;
+    return next;
   }
 
   async stop(): Promise<void> {
