@@ -22,7 +22,8 @@ describe('the README demo command', () => {
       // Someone starts the demo and presses Ctrl-C while it plays: everything it started stops.
       const interrupted = await runEntryPoint('scripts/demo.ts', env, {
         timeoutMs: 300_000,
-        interruptWhen: 'act 2:',
+        // The scenario's first line: the worker answered, the acts are about to stream data.
+        interruptWhen: ' is polling',
       });
       expect(interrupted.code, interrupted.stderr + interrupted.stdout.slice(-2000)).toBe(130);
       expect(interrupted.stdout).toContain('stopping the platform');

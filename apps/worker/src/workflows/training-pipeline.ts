@@ -18,11 +18,11 @@ const io = proxyActivities<Activities>({
   retry: { maximumAttempts: 5, initialInterval: '1 second', nonRetryableErrorTypes: ['ShepherdError'] },
 });
 
-// Training runs an external command: it heartbeats, so a dead worker is noticed within the
-// heartbeat timeout and the attempt restarts on another worker.
+// Training runs an external command: it heartbeats every 2 s, so a dead worker is noticed within
+// the heartbeat timeout (five missed beats) and the attempt restarts on another worker.
 const training = proxyActivities<Activities>({
   startToCloseTimeout: '2 hours',
-  heartbeatTimeout: '20 seconds',
+  heartbeatTimeout: '10 seconds',
   retry: { maximumAttempts: 3, initialInterval: '2 seconds', nonRetryableErrorTypes: ['ShepherdError'] },
 });
 
