@@ -17,7 +17,8 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['{apps,packages,infra,scripts}/**/*.int.test.ts'],
-          exclude: ['**/node_modules/**'],
+          // scripts/test.sh runs some files beside the unit tests and leaves them out here.
+          exclude: ['**/node_modules/**', ...(process.env.SHEPHERD_EXCLUDE_TESTS?.split(',') ?? [])],
           environment: 'node',
           fileParallelism: false,
           testTimeout: 120_000,

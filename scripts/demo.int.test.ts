@@ -22,8 +22,7 @@ describe('the README demo command', () => {
       // Someone starts the demo and presses Ctrl-C while it plays: everything it started stops.
       const interrupted = await runEntryPoint('scripts/demo.ts', env, {
         timeoutMs: 300_000,
-        // The scenario's first line: the worker answered, the acts are about to stream data.
-        interruptWhen: ' is polling',
+        interruptWhen: 'act 2:',
       });
       expect(interrupted.code, interrupted.stderr + interrupted.stdout.slice(-2000)).toBe(130);
       expect(interrupted.stdout).toContain('stopping the platform');

@@ -24,7 +24,7 @@ started_stack=0
 if ! npm run --silent stack -- status >/dev/null 2>&1; then started_stack=1; fi
 npm run --silent stack -- up
 stop_stack() {
-  for pid in "${pytest_pid:-}" "${lint_pid:-}" "${typecheck_pid:-}"; do
+  for pid in "${pytest_pid:-}" "${lint_pid:-}" "${typecheck_pid:-}" "${fuzz_pid:-}"; do
     if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; fi
   done
   if [ "$started_stack" = 1 ] && [ "${SHEPHERD_KEEP_STACK:-0}" != 1 ]; then
@@ -62,14 +62,22 @@ step "building the worker's workflow bundle"
 npm run --silent build -w @shepherd/worker
 
 step "tests (unit, then integration against the real services)"
-# The trainer's pytest (started above) overlaps the unit tests too, and is collected before the
+# Beside the unit tests run the two suites that time nothing: the trainer's pytest (started above)
+# and schemathesis against the API (half a minute of fuzzing). Both are collected before the other
 # integration tests, whose timing-sensitive cases (canary latency, rollback delay) want the cores.
+fuzz=apps/api/test/schemathesis.int.test.ts
+npx vitest run --project integration "$fuzz" --reporter=default --reporter=json \
+  --outputFile.json="$results/schemathesis.json" >"$results/schemathesis.log" 2>&1 &
+fuzz_pid=$!
 status=0
 npx vitest run --project unit --reporter=default --reporter=json --outputFile.json="$results/unit.json" || status=$?
 wait "$pytest_pid" || status=$?
 cat "$results/pytest.log"
+wait "$fuzz_pid" || status=$?
+cat "$results/schemathesis.log"
 if [ "$status" = 0 ]; then
-  npx vitest run --project integration --reporter=default --reporter=json --outputFile.json="$results/integration.json" || status=$?
+  SHEPHERD_EXCLUDE_TESTS="$fuzz" npx vitest run --project integration --reporter=default --reporter=json \
+    --outputFile.json="$results/integration.json" || status=$?
 fi
-node scripts/test-summary.mjs "$results/pytest.xml" "$results/unit.json" "$results/integration.json"
+node scripts/test-summary.mjs "$results/pytest.xml" "$results/unit.json" "$results/schemathesis.json" "$results/integration.json"
 exit "$status"
