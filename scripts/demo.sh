@@ -11,4 +11,5 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   echo "==> installing npm dependencies"
   npm ci --no-audit --no-fund --loglevel=error
 fi
-exec node_modules/.bin/tsx scripts/demo.ts
+# Node with tsx as its loader (one process, so Ctrl-C reaches the demo's own handler directly).
+exec node --import tsx scripts/demo.ts

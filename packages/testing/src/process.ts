@@ -2,7 +2,6 @@ import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 
 const repoRoot = resolve(import.meta.dirname, '../../..');
-const tsx = resolve(repoRoot, 'node_modules/.bin/tsx');
 
 export interface ExitResult {
   code: number | null;
@@ -22,11 +21,17 @@ export function runEntryPoint(
   } = {},
 ): Promise<ExitResult> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(tsx, [resolve(repoRoot, entry), ...(options.args ?? [])], {
-      cwd: repoRoot,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    // Node with tsx as a loader, not tsx's CLI: the CLI is a second process between us and the
+    // entry point, relaying signals on its own schedule (a Ctrl-C once reached it but not the demo).
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', resolve(repoRoot, entry), ...(options.args ?? [])],
+      {
+        cwd: repoRoot,
+        env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let stdout = '';
     let stderr = '';
     let interrupted = false;
