@@ -2,7 +2,7 @@
  * The demo's data in motion: card transactions streamed to the feature store with their fraud
  * labels, and live traffic scored through the gateway whose labels arrive a little later.
  */
-import type { Producer } from 'kafkajs';
+import type { Message, Producer } from 'kafkajs';
 import { labelTopic, type FeatureViewMetrics } from '@shepherd/contracts/features';
 import { fraudFeatureNames, type FraudRow } from '@shepherd/datagen/fraud';
 import { cardTransactionEvent, cardTransactionLabel } from '@shepherd/features/card-events';
@@ -23,11 +23,17 @@ export function endingAt(rows: readonly FraudRow[], endsAgoMs: number): FraudRow
 
 /** Transactions to the feature view's topic, as the payment system publishes them. */
 export async function streamFeatures(producer: Producer, rows: readonly FraudRow[]): Promise<void> {
-  for (let i = 0; i < rows.length; i += 2000) {
-    await producer.send({
-      topic: cardTransactionsV1.sourceTopic,
-      messages: rows.slice(i, i + 2000).map((row) => featureEventMessage(cardTransactionEvent(row))),
-    });
+  await sendInBatches(
+    producer,
+    cardTransactionsV1.sourceTopic,
+    rows.map((row) => featureEventMessage(cardTransactionEvent(row))),
+  );
+}
+
+/** Sends in batches of 2,000 messages, so one request never carries the whole stream. */
+async function sendInBatches(producer: Producer, topic: string, messages: Message[]): Promise<void> {
+  for (let i = 0; i < messages.length; i += 2000) {
+    await producer.send({ topic, messages: messages.slice(i, i + 2000) });
   }
 }
 
@@ -44,14 +50,11 @@ export async function streamLabels(
   const labels = rows
     .map(cardTransactionLabel)
     .map((label) => (options.flipped ? { ...label, label: 1 - label.label } : label));
-  for (let i = 0; i < labels.length; i += 2000) {
-    await producer.send({
-      topic,
-      messages: labels
-        .slice(i, i + 2000)
-        .map((label) => ({ key: label.entityId, value: JSON.stringify(label) })),
-    });
-  }
+  await sendInBatches(
+    producer,
+    topic,
+    labels.map((label) => ({ key: label.entityId, value: JSON.stringify(label) })),
+  );
 }
 
 /**
