@@ -19,6 +19,11 @@ for (const file of process.argv.slice(2)) {
   const report = JSON.parse(text);
   passed += report.numPassedTests ?? 0;
   failed += report.numFailedTests ?? 0;
+  // A file that fails outside any test (an error in beforeAll, say) fails no test and skips the rest:
+  // count it as a failure, or the line would read "0 failed" for a red run.
+  failed += (report.testResults ?? []).filter(
+    (file) => file.status === 'failed' && !file.assertionResults?.some((t) => t.status === 'failed'),
+  ).length;
   skipped += (report.numPendingTests ?? 0) + (report.numTodoTests ?? 0);
 }
 process.stdout.write(`tests: ${passed} passed, ${failed} failed, ${skipped} skipped\n`);

@@ -20,3 +20,24 @@ export function createKafka(options: KafkaOptions): Kafka {
   };
   return new Kafka(config);
 }
+
+/**
+ * Runs a Kafka admin call again while it fails with an error Kafka marks retriable. kafkajs retries
+ * some admin calls itself but not group-coordinator ones (fetchOffsets, describeGroups, setOffsets),
+ * which fail with "The coordinator is loading" for a while after a broker start or a group's first
+ * use.
+ */
+export async function retryRetriable<T>(
+  call: () => Promise<T>,
+  { attempts = 8, delayMs = 250 }: { attempts?: number; delayMs?: number } = {},
+): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await call();
+    } catch (error) {
+      const retriable = (error as { retriable?: unknown }).retriable === true;
+      if (!retriable || attempt >= attempts) throw error;
+      await new Promise((resolve) => setTimeout(resolve, delayMs * attempt));
+    }
+  }
+}
