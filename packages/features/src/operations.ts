@@ -111,6 +111,8 @@ export async function replayFromOffsets(
         `${registered.view.name} v${registered.view.version} before replaying`,
     );
   }
-  await retryRetriable(() => admin.setOffsets({ groupId, topic, partitions: offsets.map((o) => ({ ...o })) }));
+  await retryRetriable(() =>
+    admin.setOffsets({ groupId, topic, partitions: offsets.map((o) => ({ ...o })) }),
+  );
   return { groupId, topic, offsets: [...offsets] };
 }
