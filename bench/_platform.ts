@@ -8,6 +8,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createToken } from '../packages/registry/src/tokens.ts';
+import { updateProjectSettings } from '../packages/registry/src/settings.ts';
 import { scratchDir } from '../packages/testing/src/platform.ts';
 import { fixturePath, servingFixture, type ServingFixture } from '../apps/gateway/test/harness.ts';
 import { bundleWorkflows } from '../apps/worker/src/worker.ts';
@@ -51,6 +52,8 @@ export async function startPlatform(log: (message: string) => void): Promise<Pla
   const processes: Partial<Record<AppName, AppProcess>> = {};
   try {
     await fx.seedOnline(ENTITIES);
+    // Rollouts here measure orchestration, not how long a second person takes to approve.
+    await updateProjectSettings({ ...fx.ctx, actor: 'bench' }, { fourEyesPromotion: false });
     const { token: adminToken } = await createToken(fx.db, {
       projectId: fx.project.id,
       name: 'bench-admin',

@@ -63,7 +63,13 @@ describe('the README demo command', () => {
       expect(result.champion).toBe(4);
       expect(result.v1.trainingSetId).not.toBeNull();
 
-      expect(result.v2Rollout).toMatchObject({ version: 2, state: 'succeeded', failedChecks: [] });
+      // Four eyes: both promotions waited for the reviewer, though neither plan asked for a gate.
+      expect(result.v2Rollout).toMatchObject({
+        version: 2,
+        state: 'succeeded',
+        failedChecks: [],
+        approvals: 1,
+      });
       expect(result.v2Rollout.passed).toBeGreaterThan(0);
 
       expect(result.v3Rollout).toMatchObject({ version: 3, state: 'rolled_back' });
@@ -76,7 +82,7 @@ describe('the README demo command', () => {
       expect(result.drift.alert).not.toBeNull();
       expect(result.drift.signal).toBe('skew');
       expect(result.drift.retrainRun).not.toBeNull();
-      expect(result.drift.rollout).toMatchObject({ version: 4, state: 'succeeded' });
+      expect(result.drift.rollout).toMatchObject({ version: 4, state: 'succeeded', approvals: 1 });
 
       // Live traffic throughout, never failed, and labelled for the analyses.
       expect(Object.keys(result.predictions).sort()).toEqual(['1', '2', '3', '4']);

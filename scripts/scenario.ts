@@ -47,6 +47,8 @@ export interface RolloutOutcome {
   /** Checks that failed in the analysis that ended the rollout. */
   failedChecks: string[];
   reasons: string[];
+  /** Approvals the reviewer gave: four-eyes promotion gates each plan before its final step. */
+  approvals: number;
 }
 
 export interface ScenarioResult {
@@ -115,6 +117,19 @@ export async function playScenario(ctx: ScenarioContext): Promise<ScenarioResult
   const model = `card-fraud-${stamp}`;
   const endpoint = model;
   const api = new ApiClient(ctx.apiUrl, 'default', ctx.token);
+  // A second person for four-eyes promotion (on by default): champion moves only once someone other
+  // than who started the rollout approves it.
+  const reviewer = new ApiClient(
+    ctx.apiUrl,
+    'default',
+    (
+      await api.call<{ token: string }>('POST', '/tokens', {
+        name: `reviewer-${stamp}`,
+        role: 'approver',
+        expiresInDays: 1,
+      })
+    ).token,
+  );
   const scale = ctx.fast ? 0.5 : 1;
   const kafka = createKafka({
     brokers: (env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(','),
@@ -212,7 +227,7 @@ export async function playScenario(ctx: ScenarioContext): Promise<ScenarioResult
         { weight: 100, bakeSeconds: 0 },
       ]),
     });
-    const v2Rollout = await followRollout(ctx, api, v2, 'v2');
+    const v2Rollout = await followRollout(ctx, api, reviewer, v2, 'v2');
     if (v2Rollout.state !== 'succeeded')
       throw new Error(`v2's rollout ended ${v2Rollout.state}: ${v2Rollout.reasons.join('; ')}`);
 
@@ -230,7 +245,7 @@ export async function playScenario(ctx: ScenarioContext): Promise<ScenarioResult
         { weight: 100, bakeSeconds: 0 },
       ]),
     });
-    const v3Rollout = await followRollout(ctx, api, v3, 'v3');
+    const v3Rollout = await followRollout(ctx, api, reviewer, v3, 'v3');
     const rollbackAlert = await alertAbout(
       api,
       (a) => a.kind === 'rollout_failed' && a.subject.id === v3.rolloutId,
@@ -272,7 +287,7 @@ export async function playScenario(ctx: ScenarioContext): Promise<ScenarioResult
     await streamFeatures(producer, drifted);
     await traffic.switchTo(drifted);
     log('  the stream drifts: spending moves online, to electronics and travel, amounts up by half');
-    const drift = await followDrift(ctx, api, endpoint, model);
+    const drift = await followDrift(ctx, api, reviewer, endpoint, model);
 
     const { versions } = await api.call<{ versions: VersionView[] }>('GET', `/models/${model}/versions`);
     const champion = versions.find((version) => version.aliases.includes('champion'));
@@ -338,20 +353,41 @@ async function goldenSet(ctx: ScenarioContext, model: string): Promise<string> {
 async function followRollout(
   ctx: ScenarioContext,
   api: ApiClient,
+  reviewer: ApiClient,
   run: TrainingRunView,
   label: string,
 ): Promise<RolloutOutcome> {
   if (!run.rolloutId)
     throw new Error(`${label} (${run.state}) started no rollout: ${run.failureReason ?? ''}`);
-  return followRolloutById(ctx, api, run.rolloutId);
+  return followRolloutById(ctx, api, reviewer, run.rolloutId);
 }
 
-async function followRolloutById(ctx: ScenarioContext, api: ApiClient, id: string): Promise<RolloutOutcome> {
+/** Follows a rollout; at a gate the reviewer (not who started it) approves. */
+async function followRolloutById(
+  ctx: ScenarioContext,
+  api: ApiClient,
+  reviewer: ApiClient,
+  id: string,
+): Promise<RolloutOutcome> {
   const { log } = ctx;
   let rollout = await api.call<RolloutView>('GET', `/rollouts/${id}`);
   let shown = -1;
   let analyses = 0;
+  let approvals = 0;
+  let approvedStep = -1;
   for (;;) {
+    if (rollout.state === 'awaiting_approval' && approvedStep !== rollout.step) {
+      // Before any traffic moved the gate may be the first step's; later it is one past the current.
+      const from = rollout.weight === 0 ? 0 : rollout.step + 1;
+      const next = rollout.steps.findIndex((step, index) => index >= from && step.manualApproval);
+      log(
+        `  four eyes: v${rollout.candidate.version} waits for approval before ${rollout.steps[next]?.weight ?? 100} %; ` +
+          `a reviewer (approver token, not who started it) approves`,
+      );
+      await reviewer.call('POST', `/rollouts/${id}/approve`, {});
+      approvals++;
+      approvedStep = rollout.step;
+    }
     if (rollout.weight !== shown && rollout.weight > 0 && rollout.state === 'running') {
       log(
         `  rollout of v${rollout.candidate.version}: step ${rollout.step + 1}/${rollout.steps.length}, ${rollout.weight} %`,
@@ -384,6 +420,7 @@ async function followRolloutById(ctx: ScenarioContext, api: ApiClient, id: strin
     passed: rollout.analyses.filter((a) => a.verdict === 'passed').length,
     failedChecks: last?.checks.filter((c) => c.outcome === 'failed').map((c) => c.name) ?? [],
     reasons: rollout.reasons,
+    approvals,
   };
 }
 
@@ -391,6 +428,7 @@ async function followRolloutById(ctx: ScenarioContext, api: ApiClient, id: strin
 async function followDrift(
   ctx: ScenarioContext,
   api: ApiClient,
+  reviewer: ApiClient,
   endpoint: string,
   model: string,
 ): Promise<ScenarioResult['drift']> {
@@ -415,7 +453,7 @@ async function followDrift(
   const alert = alerts.find((a) => a.id === alertId);
   log(`  alert: ${alert?.summary ?? alertId} (runbook ${alert?.runbook ?? '-'})`);
   log(`  the policy retrained the champion's recipe on everything labelled so far: v${retrain.version}`);
-  const rollout = await followRolloutById(ctx, api, retrain.rolloutId);
+  const rollout = await followRolloutById(ctx, api, reviewer, retrain.rolloutId);
   await api.call('POST', `/endpoints/${endpoint}/monitor/stop`);
   const signal = alert?.dedupKey.split(':').at(-1) ?? null;
   return { alert: alertId, signal, retrainRun: retrain.id, rollout };

@@ -67,8 +67,13 @@ describe('four-eyes promotion, configurable per project', { timeout: 60_000 }, (
     return { status: response.statusCode, body: response.json<T>() };
   };
 
-  /** A model with a champion on an endpoint, and a rollout of a second version with a manual gate. */
-  async function rolloutIn(t: Team): Promise<RolloutView> {
+  const gatedPlan = [
+    { weight: 50, bakeSeconds: 600, manualApproval: true },
+    { weight: 100, bakeSeconds: 0 },
+  ];
+
+  /** A model with a champion on an endpoint, and a rollout of a second version (with a manual gate). */
+  async function rolloutIn(t: Team, steps: unknown[] = gatedPlan): Promise<RolloutView> {
     const ctx = { db: database.db, projectId: t.project.id, actor: 'test' };
     const model = await createModel(ctx, {
       name: `m-${randomUUID().slice(0, 8)}`,
@@ -97,10 +102,7 @@ describe('four-eyes promotion, configurable per project', { timeout: 60_000 }, (
       {
         requestId: randomUUID(),
         version: 2,
-        steps: [
-          { weight: 50, bakeSeconds: 600, manualApproval: true },
-          { weight: 100, bakeSeconds: 0 },
-        ],
+        steps,
       },
     );
     expect(response.status, JSON.stringify(response.body)).toBe(202);
@@ -287,5 +289,25 @@ describe('four-eyes promotion, configurable per project', { timeout: 60_000 }, (
     expect(
       (await call('POST', relaxed.project, `/rollouts/${again.id}/approve`, relaxed.admin, {})).status,
     ).toBe(403);
+  });
+
+  it('with four eyes on, a plan without a manual gate waits for approval before its final step', async () => {
+    const gateless = [
+      { weight: 10, bakeSeconds: 600 },
+      { weight: 100, bakeSeconds: 0 },
+    ];
+    const gated = await rolloutIn(strict, gateless);
+    expect(gated.steps.map((s) => s.manualApproval)).toEqual([false, true]);
+    const [started] = await database.db
+      .select()
+      .from(auditEvents)
+      .where(and(eq(auditEvents.subjectId, gated.id), eq(auditEvents.action, 'rollout.started')));
+    expect(started?.after).toMatchObject({ steps: [{ manualApproval: false }, { manualApproval: true }] });
+
+    // A project that turned four eyes off runs the plan as given.
+    const open = await team('four-eyes-off-plan');
+    await call('PATCH', open.project, '/settings', open.admin, { fourEyesPromotion: false });
+    const ungated = await rolloutIn(open, gateless);
+    expect(ungated.steps.map((s) => s.manualApproval)).toEqual([false, false]);
   });
 });

@@ -290,6 +290,7 @@ describe('driftMonitor on the real stack', { timeout: 240_000 }, () => {
     expect(rollout.status).toBe(202);
     guarded = await eventually(
       async () => {
+        await platform.approvePending('guarded');
         const { body } = await platform.api<EndpointConfig>('GET', '/endpoints/guarded');
         return body.champion?.version === 2 ? body : undefined;
       },
@@ -521,6 +522,7 @@ describe('driftMonitor on the real stack', { timeout: 240_000 }, () => {
     try {
       const retrained = await eventually(
         async () => {
+          await platform.approvePending('retrained');
           const { body } = await platform.api<EndpointConfig>('GET', '/endpoints/retrained');
           return body.champion && body.champion.version > 1 ? body : undefined;
         },

@@ -23,6 +23,7 @@ import {
   testMlflow,
 } from '@shepherd/testing/platform';
 import type { TrainingRunView } from '@shepherd/contracts/registry';
+import type { RolloutView } from '@shepherd/contracts/serving';
 import type { ActivityDeps } from '../src/activities/index.ts';
 import { trainerRegistry } from '../src/deps.ts';
 import { loadWorkerEnv } from '../src/env.ts';
@@ -43,6 +44,13 @@ export async function startPlatform(options: { worker?: boolean; trainers?: Reco
     projectId: project.id,
     name: 'test-admin',
     role: 'admin',
+    createdBy: 'test',
+  });
+  // A second person, for the approvals four-eyes promotion (on for a new project) asks of rollouts.
+  const { token: approverToken } = await createToken(database.db, {
+    projectId: project.id,
+    name: 'test-approver',
+    role: 'approver',
     createdBy: 'test',
   });
   const artifacts: ArtifactStore = testArtifactStore();
@@ -110,6 +118,23 @@ export async function startPlatform(options: { worker?: boolean; trainers?: Reco
     return { status: response.statusCode, body: response.json<T>() };
   };
 
+  /**
+   * Approves, as the second person, every rollout of `endpoint` waiting for approval: four eyes is
+   * on for the project, so a gate-less plan stops before its final step. For polls of tests whose
+   * subject is something else.
+   */
+  const approvePending = async (endpoint: string) => {
+    const { body } = await api<{ rollouts: RolloutView[] }>('GET', `/rollouts?endpoint=${endpoint}`);
+    for (const rollout of body.rollouts.filter((r) => r.state === 'awaiting_approval')) {
+      const approved = await api('POST', `/rollouts/${rollout.id}/approve`, {}, approverToken);
+      if (approved.status !== 202) {
+        throw new Error(
+          `approving rollout ${rollout.id}: ${approved.status} ${JSON.stringify(approved.body)}`,
+        );
+      }
+    }
+  };
+
   /** Writes generated transactions to the artifact store and returns their URI. */
   const dataset = async (name: string, data: DatasetOptions) => {
     const path = join(workDir, `${name}.csv`);
@@ -148,6 +173,7 @@ export async function startPlatform(options: { worker?: boolean; trainers?: Reco
     app,
     payloadKeys,
     adminToken,
+    approverToken,
     listen,
     database,
     project,
@@ -158,6 +184,7 @@ export async function startPlatform(options: { worker?: boolean; trainers?: Reco
     workDir,
     trainers,
     api,
+    approvePending,
     dataset,
     waitForTraining,
     stop,

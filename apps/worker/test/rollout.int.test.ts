@@ -412,6 +412,15 @@ describe('canary rollouts on the real stack', { timeout: 300_000 }, () => {
         process.kill(-victim.pid!, 'SIGKILL');
         await new Promise((r) => setTimeout(r, 1000));
         startWorker();
+        // Four eyes (on for the project) gated the final step of this gate-less plan.
+        expect(rollout.steps.map((s) => s.manualApproval)).toEqual([false, true]);
+        await eventually(
+          async () =>
+            (await api<RolloutView>('GET', `/rollouts/${rollout.id}`)).body.state === 'awaiting_approval' ||
+            undefined,
+          { timeoutMs: 60_000, what: 'the promotion gate' },
+        );
+        expect((await api('POST', `/rollouts/${rollout.id}/approve`, {}, approver)).status).toBe(202);
       },
     });
     expect(result.rollout.state).toBe('succeeded');

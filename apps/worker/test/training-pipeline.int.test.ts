@@ -434,10 +434,29 @@ describe('trainingPipeline on the real stack', { timeout: 600_000 }, () => {
     const rollouts = await platform.api<{ rollouts: RolloutView[] }>('GET', `/rollouts?endpoint=${endpoint}`);
     expect(rollouts.body.rollouts.map((r) => r.id)).toEqual([run.rolloutId]);
     expect(rollouts.body.rollouts[0]!.candidate.version).toBe(run.version);
-    const finished = await eventually(
+    // Four eyes: the policy's plan had no gate, so the rollout waits before its final step for
+    // someone other than who started the training.
+    const waiting = await eventually(
       async () => {
         const { body } = await platform.api<RolloutView>('GET', `/rollouts/${run.rolloutId}`);
         return body.state === 'running' ? undefined : body;
+      },
+      { timeoutMs: 60_000, what: 'the canary rollout to reach its promotion gate' },
+    );
+    expect(waiting).toMatchObject({ state: 'awaiting_approval', step: 0, weight: 50 });
+    const own = await platform.api('POST', `/rollouts/${run.rolloutId}/approve`, {});
+    expect(own.status).toBe(403);
+    const approved = await platform.api(
+      'POST',
+      `/rollouts/${run.rolloutId}/approve`,
+      {},
+      platform.approverToken,
+    );
+    expect(approved.status).toBe(202);
+    const finished = await eventually(
+      async () => {
+        const { body } = await platform.api<RolloutView>('GET', `/rollouts/${run.rolloutId}`);
+        return ['running', 'awaiting_approval'].includes(body.state) ? undefined : body;
       },
       { timeoutMs: 60_000, what: 'the canary rollout to finish' },
     );

@@ -18,6 +18,7 @@ import {
 } from '@shepherd/contracts/serving';
 import { recordAudit } from './audit.ts';
 import type { Endpoint } from '@shepherd/db/schema';
+import { getProjectSettings, withPromotionGate } from './settings.ts';
 import { getVersionById } from './versions.ts';
 import type { RegistryContext } from './context.ts';
 
@@ -254,7 +255,8 @@ export interface RolloutRequest {
 /**
  * Records a rollout and returns what its workflow needs. Shared by the API and the training
  * pipeline's canary policy, so both refuse the same things: a version of another model, one that
- * is not `validated`, or the endpoint's own champion.
+ * is not `validated`, or the endpoint's own champion. Under four-eyes promotion a plan without a
+ * manual gate gets one on its final step, so no rollout moves `champion` without a second person.
  */
 export async function planRollout(
   ctx: RegistryContext,
@@ -262,12 +264,14 @@ export async function planRollout(
 ): Promise<{ rollout: Rollout; input: CanaryRolloutInput }> {
   const { endpoint } = request;
   const version = await getVersionById(ctx, request.candidateVersionId);
+  const { fourEyesPromotion } = await getProjectSettings(ctx);
+  const steps = request.steps ?? defaultRolloutSteps;
   const rollout = await createRollout(ctx, {
     endpointId: endpoint.id,
     candidateVersionId: version.id,
     championVersionId: endpoint.championVersionId,
     mode: request.mode ?? 'canary',
-    steps: request.steps ?? defaultRolloutSteps,
+    steps: fourEyesPromotion ? withPromotionGate(steps) : steps,
     thresholds: analysisThresholds.parse(request.thresholds ?? {}),
     analysisIntervalSeconds: request.analysisIntervalSeconds,
     workflowId: request.workflowId,

@@ -1,4 +1,5 @@
 import { eq } from 'drizzle-orm';
+import type { RolloutStep } from '@shepherd/contracts/serving';
 import { ShepherdError } from '@shepherd/core/errors';
 import { projects } from '@shepherd/db/schema';
 import { recordAudit } from './audit.ts';
@@ -69,4 +70,14 @@ export async function assertFourEyes(
     'forbidden',
     `four eyes: the rollout must be ${what === 'approve' ? 'approved' : 'promoted'} by someone other than who started it (${ctx.actor}); this project requires four-eyes promotion`,
   );
+}
+
+/**
+ * The steps of a rollout under four-eyes promotion: a plan that already stops for approval keeps
+ * its gates (the approval, checked by `assertFourEyes`, is the second person's); one without any
+ * waits for approval before its final step, the one that ends in promotion.
+ */
+export function withPromotionGate(steps: readonly RolloutStep[]): RolloutStep[] {
+  if (steps.some((step) => step.manualApproval)) return [...steps];
+  return steps.map((step, index) => (index === steps.length - 1 ? { ...step, manualApproval: true } : step));
 }
