@@ -24,7 +24,7 @@ started_stack=0
 if ! npm run --silent stack -- status >/dev/null 2>&1; then started_stack=1; fi
 npm run --silent stack -- up
 stop_stack() {
-  for pid in "${pytest_pid:-}" "${lint_pid:-}" "${typecheck_pid:-}" "${fuzz_pid:-}"; do
+  for pid in "${pytest_pid:-}" "${lint_pid:-}" "${typecheck_pid:-}" "${fuzz_pid:-}" "${lane_a_pid:-}" "${lane_b_pid:-}"; do
     if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; fi
   done
   if [ "$started_stack" = 1 ] && [ "${SHEPHERD_KEEP_STACK:-0}" != 1 ]; then
@@ -76,8 +76,30 @@ cat "$results/pytest.log"
 wait "$fuzz_pid" || status=$?
 cat "$results/schemathesis.log"
 if [ "$status" = 0 ]; then
-  SHEPHERD_EXCLUDE_TESTS="$fuzz" npx vitest run --project integration --reporter=default --reporter=json \
-    --outputFile.json="$results/integration.json" || status=$?
+  # Integration files run in two lanes at once (each one file at a time), then the two that stop
+  # services under everyone's feet alone. Lane a holds the files that judge latency or timing
+  # (canary analyses, the demo, worker restarts, the browser); lane b the rest, which wait on the
+  # services more than they use the cores.
+  exclusive=(packages/features/test/crash.int.test.ts infra/local/test/stack-down.int.test.ts)
+  lane_a=(scripts/demo.int.test.ts apps/worker/test/{rollout,worker-restart,canary-rollout,ping}.int.test.ts
+    apps/gateway/test/{predict,resilience}.int.test.ts apps/dashboard/test/{dashboard,oidc-sign-in}.int.test.ts)
+  integration() { # name, then vitest's file filters
+    local name=$1
+    shift
+    npx vitest run --project integration --reporter=default --reporter=json \
+      --outputFile.json="$results/integration-$name.json" "$@" >"$results/integration-$name.log" 2>&1
+  }
+  joined() { local IFS=,; echo "$*"; }
+  lane_b_skips=$(joined "$fuzz" "${exclusive[@]}" "${lane_a[@]}")
+  integration a "${lane_a[@]}" &
+  lane_a_pid=$!
+  SHEPHERD_EXCLUDE_TESTS="$lane_b_skips" integration b &
+  lane_b_pid=$!
+  wait "$lane_a_pid" || status=$?
+  wait "$lane_b_pid" || status=$?
+  cat "$results/integration-a.log" "$results/integration-b.log"
+  integration exclusive "${exclusive[@]}" || status=$?
+  cat "$results/integration-exclusive.log"
 fi
-node scripts/test-summary.mjs "$results/pytest.xml" "$results/unit.json" "$results/schemathesis.json" "$results/integration.json"
+node scripts/test-summary.mjs "$results/pytest.xml" "$results/unit.json" "$results/schemathesis.json" "$results"/integration-*.json
 exit "$status"
