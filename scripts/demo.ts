@@ -13,6 +13,8 @@ import { down, status as stackStatus, up } from '../infra/local/manager.ts';
 import { defaultCacheDir, defaultStateDir, repoRoot } from '../infra/local/paths.ts';
 import type { StackContext } from '../infra/local/types.ts';
 import { collectStatus, formatStatus } from '../apps/cli/src/status.ts';
+import { createDb } from '../packages/db/src/client.ts';
+import { migrate } from '../packages/db/src/migrate.ts';
 import { playScenario } from './scenario.ts';
 
 const log = (message: string) => process.stdout.write(`[demo] ${message}\n`);
@@ -153,6 +155,14 @@ async function main(): Promise<void> {
     cwd: join(repoRoot, 'apps/dashboard'),
     stdio: 'inherit',
   });
+  // The database schema before any process: the gateway loads its routing table as it starts and
+  // refuses to start without one, and on a fresh database the API's own migration may not be done.
+  const database = await createDb({ databaseUrl: localStackEnv().DATABASE_URL });
+  try {
+    await migrate(database.db);
+  } finally {
+    await database.close();
+  }
   const buildCode = await new Promise<number | null>((resolve) => build.once('close', resolve));
   if (buildCode !== 0) throw new Error('dashboard build failed');
   startApp('api', tsx, ['apps/api/src/main.ts'], {

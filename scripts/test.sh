@@ -8,7 +8,7 @@ export ONNXRUNTIME_NODE_INSTALL=skip
 # The pinned AWS SDK warns about Node 20 on every start; the move to Node 22 is tracked in docs/.
 export AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true
 
-step() { printf '\n==> %s\n' "$*"; }
+step() { printf '\n==> %s (%s)\n' "$*" "$(date +%T)"; }
 
 step "installing npm dependencies"
 npm ci --no-audit --no-fund --loglevel=error
@@ -76,6 +76,7 @@ cat "$results/pytest.log"
 wait "$fuzz_pid" || status=$?
 cat "$results/schemathesis.log"
 if [ "$status" = 0 ]; then
+  step "integration tests in two lanes"
   # Integration files run in two lanes at once (each one file at a time), then the two that stop
   # services under everyone's feet alone. Lane a holds the files that judge latency or timing
   # (canary analyses, the demo, worker restarts, the browser); lane b the rest, which wait on the
@@ -98,6 +99,7 @@ if [ "$status" = 0 ]; then
   wait "$lane_a_pid" || status=$?
   wait "$lane_b_pid" || status=$?
   cat "$results/integration-a.log" "$results/integration-b.log"
+  step "integration files that restart services, alone"
   integration exclusive "${exclusive[@]}" || status=$?
   cat "$results/integration-exclusive.log"
 fi
