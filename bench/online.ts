@@ -20,6 +20,7 @@ import { openTestDatabase } from '../packages/testing/src/database.ts';
 import { testEnv } from '../packages/testing/src/env.ts';
 import type { Benchmark, BenchResult } from './lib.ts';
 import { atFixedRate } from './_fixed-rate.ts';
+import { watchPauses, type Pauses } from './_pauses.ts';
 
 const featureCounts = [10, 50, 100] as const;
 const rates = [100, 500, 1000] as const;
@@ -37,6 +38,20 @@ function viewFor(features: number) {
 }
 
 const round3 = (value: number) => Math.round(value * 1000) / 1000;
+
+/** The API process's event-loop stalls and GC pauses since its last reset. */
+function serverPauses(child: ChildProcess): Promise<Pauses> {
+  return new Promise((resolve) => {
+    const onMessage = (message: unknown) => {
+      const pauses = (message as { pauses?: Pauses }).pauses;
+      if (!pauses) return;
+      child.off('message', onMessage);
+      resolve(pauses);
+    };
+    child.on('message', onMessage);
+    child.send('read-pauses');
+  });
+}
 
 async function startServer(databaseUrl: string): Promise<{ child: ChildProcess; port: number }> {
   const child = fork(fileURLToPath(import.meta.url), [], {
@@ -75,6 +90,12 @@ async function serve(databaseUrl: string): Promise<void> {
   const address = app.server.address();
   if (!address || typeof address === 'string') throw new Error('no port');
   process.send?.({ port: address.port });
+  // The parent asks for this process's pauses around each measured window.
+  const pauses = watchPauses();
+  process.on('message', (message) => {
+    if (message === 'reset-pauses') pauses.reset();
+    if (message === 'read-pauses') process.send?.({ pauses: pauses.read() });
+  });
   process.once('disconnect', () => {
     void app.close().then(() => database.close().then(() => process.exit(0)));
   });
@@ -164,6 +185,7 @@ const benchmark: Benchmark = async ({ quick, log }): Promise<BenchResult> => {
     }
 
     const figures: Record<string, number> = {};
+    const clientPauses = watchPauses();
     let errors = 0;
     for (const features of featureCounts) {
       const registered = views.get(features)!;
@@ -180,9 +202,13 @@ const benchmark: Benchmark = async ({ quick, log }): Promise<BenchResult> => {
           const result = await getOnlineFeatures(database.db, project.id, name, [entity(i)]);
           if (!result.vectors[0]?.found) throw new Error(`${entity(i)} not found`);
         });
+        server.child.send('reset-pauses');
+        clientPauses.reset();
         const overHttp = await atFixedRate(rate, seconds, (i) =>
           http(`/v1/projects/${PROJECT}/feature-views/${name}/online?entity=${entity(i)}`),
         );
+        const client = clientPauses.read();
+        const api = await serverPauses(server.child);
         errors += reference.errors + inProcess.errors + overHttp.errors;
         const key = `${features}f_${rate}rps`;
         figures[`sql_p50_ms_${key}`] = round3(reference.p50);
@@ -192,12 +218,21 @@ const benchmark: Benchmark = async ({ quick, log }): Promise<BenchResult> => {
         figures[`http_p50_ms_${key}`] = round3(overHttp.p50);
         figures[`http_p99_ms_${key}`] = round3(overHttp.p99);
         figures[`http_achieved_rps_${key}`] = Math.round(overHttp.achievedRps);
+        if (rate === 1000) {
+          figures[`http_api_loop_max_ms_${key}`] = api.loopMaxMs;
+          figures[`http_api_gc_max_ms_${key}`] = api.gcMaxMs;
+          figures[`http_api_gc_total_ms_${key}`] = api.gcTotalMs;
+          figures[`http_client_loop_max_ms_${key}`] = client.loopMaxMs;
+          figures[`http_client_gc_max_ms_${key}`] = client.gcMaxMs;
+        }
         log(
           `${features} features @ ${rate}/s: sql p50/p99 ${round3(reference.p50)}/${round3(reference.p99)} ms, ` +
-            `in-process ${round3(inProcess.p50)}/${round3(inProcess.p99)} ms, http ${round3(overHttp.p50)}/${round3(overHttp.p99)} ms`,
+            `in-process ${round3(inProcess.p50)}/${round3(inProcess.p99)} ms, http ${round3(overHttp.p50)}/${round3(overHttp.p99)} ms ` +
+            `(api loop max ${api.loopMaxMs} ms, gc max ${api.gcMaxMs} ms in ${api.gcCount}; client loop max ${client.loopMaxMs} ms, gc max ${client.gcMaxMs} ms)`,
         );
       }
     }
+    clientPauses.stop();
     figures.errors = errors;
     const targetP99 = figures['http_p99_ms_50f_1000rps']!;
     return {

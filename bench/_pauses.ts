@@ -1,0 +1,45 @@
+/**
+ * Where a latency tail comes from: this process's event-loop stalls and GC pauses over a window.
+ * A benchmark resets it before a measured window and reads it after, in the load generator and
+ * in the server it loads, so a p99 can be told apart from a pause on either side.
+ */
+import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
+
+export interface Pauses {
+  /** Event-loop delay beyond the 1 ms sampling interval, ms. */
+  loopP99Ms: number;
+  loopMaxMs: number;
+  gcCount: number;
+  gcTotalMs: number;
+  gcMaxMs: number;
+}
+
+export function watchPauses() {
+  const loop = monitorEventLoopDelay({ resolution: 1 });
+  loop.enable();
+  let gc: number[] = [];
+  const observer = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) gc.push(entry.duration);
+  });
+  observer.observe({ entryTypes: ['gc'] });
+  return {
+    reset() {
+      loop.reset();
+      gc = [];
+    },
+    read(): Pauses {
+      const round = (ms: number) => Math.round(ms * 100) / 100;
+      return {
+        loopP99Ms: round(loop.percentile(99) / 1e6),
+        loopMaxMs: round(loop.max / 1e6),
+        gcCount: gc.length,
+        gcTotalMs: round(gc.reduce((sum, d) => sum + d, 0)),
+        gcMaxMs: round(Math.max(0, ...gc)),
+      };
+    },
+    stop() {
+      loop.disable();
+      observer.disconnect();
+    },
+  };
+}
