@@ -162,9 +162,9 @@ const benchmark: Benchmark = async ({ quick, log }): Promise<BenchResult> => {
     };
 
     // Every path once before measuring: connections, JIT, caches, Kafka producer.
-    await atFixedRate(500, quick ? 0.5 : 2, (i) => http(bodies[i % ENTITIES]!));
-    await atFixedRate(500, quick ? 0.5 : 2, (i) => http(lookupBodies[i % ENTITIES]!));
-    await atFixedRate(500, quick ? 0.5 : 1, direct);
+    await atFixedRate(500, quick ? 0.5 : 2, (i) => http(bodies[i % ENTITIES]!), { warmup: 0 });
+    await atFixedRate(500, quick ? 0.5 : 2, (i) => http(lookupBodies[i % ENTITIES]!), { warmup: 0 });
+    await atFixedRate(500, quick ? 0.5 : 1, direct, { warmup: 0 });
 
     // Interleaved halves, so a noisy neighbour on the shared cores hits both sides alike.
     const halves = quick ? 1 : 2;
