@@ -13,8 +13,13 @@ import {
 import {
   endpointConfig,
   rolloutView,
+  sloSeriesView,
+  sloView,
   type EndpointConfig,
   type RolloutView,
+  type SloSeriesPoint,
+  type SloSeriesView,
+  type SloView,
 } from '@shepherd/contracts/serving';
 import {
   compareView,
@@ -66,69 +71,9 @@ const listOf = <S extends z.ZodType>(item: S, key: string) =>
     z.object({ [key]: z.array(item) }).transform((body) => body[key] as z.output<S>[]),
   ]);
 
-const nullableNumber = z.number().nullable();
-const statsSummary = z.object({
-  requests: z.number(),
-  errors: z.number(),
-  errorRate: nullableNumber,
-  availability: nullableNumber,
-  p50Ms: nullableNumber,
-  p95Ms: nullableNumber,
-  p99Ms: nullableNumber,
-  throughputPerSecond: z.number(),
-});
-
-/** `GET …/endpoints/{name}/slo`: objectives, sliding windows with burn rates, the last minutes per version. */
-export const sloView = z.object({
-  endpoint: z.string(),
-  at: z.string(),
-  objectives: z.object({ latencyP99Ms: z.number(), errorRate: z.number(), availability: z.number() }),
-  fastBurn: z.boolean(),
-  windows: z.array(
-    statsSummary.extend({
-      name: z.string(),
-      seconds: z.number(),
-      burnRates: z.object({ errors: nullableNumber, availability: nullableNumber, latency: nullableNumber }),
-      met: z.object({ errors: z.boolean(), availability: z.boolean(), latencyP99: z.boolean() }),
-    }),
-  ),
-  versions: z.array(statsSummary.extend({ versionId: z.string(), version: z.number(), role: z.string() })),
-});
-export type SloView = z.infer<typeof sloView>;
-
-const seriesPoint = z.object({
-  at: z.string(),
-  seconds: z.number(),
-  requests: z.number(),
-  errors: z.number(),
-  errorRate: nullableNumber,
-  availability: nullableNumber,
-  p50Ms: nullableNumber,
-  p95Ms: nullableNumber,
-  p99Ms: nullableNumber,
-  throughputPerSecond: z.number(),
-  burnRates: z.object({ errors: nullableNumber, availability: nullableNumber, latency: nullableNumber }),
-});
-export type SeriesPoint = z.infer<typeof seriesPoint>;
-
-/** `GET …/endpoints/{name}/slo/series`: per time bucket, for the endpoint and per version. */
-export const sloSeriesView = z.object({
-  endpoint: z.string(),
-  since: z.string(),
-  until: z.string(),
-  stepSeconds: z.number(),
-  objectives: z.object({ latencyP99Ms: z.number(), errorRate: z.number(), availability: z.number() }),
-  points: z.array(seriesPoint),
-  versions: z.array(
-    z.object({
-      versionId: z.string(),
-      version: z.number().nullable(),
-      role: z.string(),
-      points: z.array(seriesPoint),
-    }),
-  ),
-});
-export type SloSeriesView = z.infer<typeof sloSeriesView>;
+// The SLO views are the API's own schemas (@shepherd/contracts/serving).
+export type { SloSeriesView, SloView };
+export type SeriesPoint = SloSeriesPoint;
 
 const histogramCounts = z.object({
   counts: z.array(z.number()),

@@ -24,6 +24,85 @@ export const sloObjectives = z.strictObject({
 });
 export type SloObjectives = z.infer<typeof sloObjectives>;
 
+const nullableNumber = z.number().nullable();
+const objectivesView = z.object({
+  latencyP99Ms: z.number(),
+  errorRate: z.number(),
+  availability: z.number(),
+});
+const burnRatesView = z.object({
+  errors: nullableNumber,
+  availability: nullableNumber,
+  latency: nullableNumber,
+});
+
+/** Latency, errors and throughput of some stretch of serving (a window, a bucket), as the API reports them. */
+const servingFigures = z.object({
+  requests: z.number(),
+  errors: z.number(),
+  errorRate: nullableNumber,
+  availability: nullableNumber,
+  p50Ms: nullableNumber,
+  p95Ms: nullableNumber,
+  p99Ms: nullableNumber,
+  meanLatencyMs: nullableNumber,
+  throughputPerSecond: z.number(),
+});
+
+export const statsSummaryView = servingFigures.extend({
+  predictionMean: nullableNumber,
+  predictionStdDev: nullableNumber,
+});
+
+/** `GET …/endpoints/{name}/slo`: objectives, sliding windows with burn rates, the last minutes per version. */
+export const sloView = z.object({
+  endpoint: z.string(),
+  at: z.string(),
+  objectives: objectivesView,
+  fastBurn: z.boolean(),
+  windows: z.array(
+    statsSummaryView.extend({
+      name: z.string(),
+      seconds: z.number(),
+      since: z.string(),
+      until: z.string(),
+      burnRates: burnRatesView,
+      met: z.object({ errors: z.boolean(), availability: z.boolean(), latencyP99: z.boolean() }),
+    }),
+  ),
+  /** The last five minutes per serving version, so a canary can be told from its champion. */
+  versions: z.array(
+    statsSummaryView.extend({ versionId: z.string(), version: z.number().int(), role: z.string() }),
+  ),
+});
+export type SloView = z.infer<typeof sloView>;
+
+const sloSeriesPoint = servingFigures.extend({
+  at: z.string(),
+  seconds: z.number(),
+  burnRates: burnRatesView,
+});
+export type SloSeriesPoint = z.infer<typeof sloSeriesPoint>;
+
+/** `GET …/endpoints/{name}/slo/series`: per time bucket, for the endpoint and per version. */
+export const sloSeriesView = z.object({
+  endpoint: z.string(),
+  since: z.string(),
+  until: z.string(),
+  stepSeconds: z.number().int(),
+  objectives: objectivesView,
+  points: z.array(sloSeriesPoint),
+  versions: z.array(
+    z.object({
+      versionId: z.string(),
+      version: z.number().int().nullable(),
+      role: z.enum(['champion', 'candidate', 'shadow']),
+      points: z.array(sloSeriesPoint),
+    }),
+  ),
+});
+export type SloSeriesView = z.infer<typeof sloSeriesView>;
+
 export const createEndpointBody = z.strictObject({
   name: endpointName,
   model: z.string().min(1).max(100),

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { featureDrift } from '@shepherd/contracts/drift';
 import { slug } from '@shepherd/contracts/registry';
-import { endpointName } from '@shepherd/contracts/serving';
+import { endpointName, sloSeriesView } from '@shepherd/contracts/serving';
 import { featureHistogram } from '@shepherd/registry/drift-series';
 import { getEndpoint } from '@shepherd/registry/endpoints';
 import { maxSeriesPoints, sloSeries } from '@shepherd/registry/slo-series';
@@ -25,39 +25,6 @@ const duration = z.string().regex(/^([1-9][0-9]{0,6}s|[1-9][0-9]{0,5}m|[1-9][0-9
 });
 const seconds = (text: string) =>
   Number(text.slice(0, -1)) * unitSeconds[text.slice(-1) as keyof typeof unitSeconds];
-
-const nullableNumber = z.number().nullable();
-const seriesPoint = z.object({
-  at: z.string(),
-  seconds: z.number(),
-  requests: z.number(),
-  errors: z.number(),
-  errorRate: nullableNumber,
-  availability: nullableNumber,
-  p50Ms: nullableNumber,
-  p95Ms: nullableNumber,
-  p99Ms: nullableNumber,
-  meanLatencyMs: nullableNumber,
-  throughputPerSecond: z.number(),
-  burnRates: z.object({ errors: nullableNumber, availability: nullableNumber, latency: nullableNumber }),
-});
-
-export const sloSeriesView = z.object({
-  endpoint: z.string(),
-  since: z.string(),
-  until: z.string(),
-  stepSeconds: z.number().int(),
-  objectives: z.object({ latencyP99Ms: z.number(), errorRate: z.number(), availability: z.number() }),
-  points: z.array(seriesPoint),
-  versions: z.array(
-    z.object({
-      versionId: z.string(),
-      version: z.number().int().nullable(),
-      role: z.enum(['champion', 'candidate', 'shadow']),
-      points: z.array(seriesPoint),
-    }),
-  ),
-});
 
 const histogramCounts = z.object({
   counts: z.array(z.number().int()),

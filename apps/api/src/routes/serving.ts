@@ -9,6 +9,7 @@ import {
   rollbackWorkflowId,
   rolloutView,
   rolloutWorkflowId,
+  sloView,
   startRolloutBody,
   type RollbackInput,
 } from '@shepherd/contracts/serving';
@@ -33,41 +34,6 @@ import { projectContext, type RouteDeps } from './context.ts';
 const projectParams = z.object({ project: slug });
 const endpointParams = projectParams.extend({ endpoint: endpointName });
 const rolloutParams = projectParams.extend({ rollout: z.uuid() });
-
-const nullableNumber = z.number().nullable();
-const statsSummaryView = z.object({
-  requests: z.number(),
-  errors: z.number(),
-  errorRate: nullableNumber,
-  availability: nullableNumber,
-  p50Ms: nullableNumber,
-  p95Ms: nullableNumber,
-  p99Ms: nullableNumber,
-  meanLatencyMs: nullableNumber,
-  throughputPerSecond: z.number(),
-  predictionMean: nullableNumber,
-  predictionStdDev: nullableNumber,
-});
-const sloView = z.object({
-  endpoint: z.string(),
-  at: z.string(),
-  objectives: z.object({ latencyP99Ms: z.number(), errorRate: z.number(), availability: z.number() }),
-  fastBurn: z.boolean(),
-  windows: z.array(
-    statsSummaryView.extend({
-      name: z.string(),
-      seconds: z.number(),
-      since: z.string(),
-      until: z.string(),
-      burnRates: z.object({ errors: nullableNumber, availability: nullableNumber, latency: nullableNumber }),
-      met: z.object({ errors: z.boolean(), availability: z.boolean(), latencyP99: z.boolean() }),
-    }),
-  ),
-  /** The last five minutes per serving version, so a canary can be told from its champion. */
-  versions: z.array(
-    statsSummaryView.extend({ versionId: z.string(), version: z.number().int(), role: z.string() }),
-  ),
-});
 
 /** JSON has no Infinity (a zero budget that was spent); null says "no budget left" as well as any number. */
 const finite = (value: number | null) => (value === null || Number.isFinite(value) ? value : null);
