@@ -25,7 +25,7 @@ const describeSettings = (settings: ProjectSettingsView) =>
       'four-eyes',
       settings.fourEyesPromotion ? 'on' : 'off',
       settings.fourEyesPromotion
-        ? 'approving or promoting a rollout needs someone other than who started it'
+        ? 'approving or promoting a rollout needs someone other than who started it; a plan without a gate waits for approval before its final step'
         : 'whoever started a rollout may approve and promote it',
     ],
   ]);
