@@ -22,16 +22,34 @@ export const quietLogger = () => pino({ level: process.env.TEST_LOG_LEVEL ?? 'si
 
 export const scratchDir = (name: string) => mkdtemp(join(tmpdir(), `shepherd-${name}-`));
 
-/** Polls until `check` returns a value, or fails with what it last saw. */
+/**
+ * Polls until `check` returns a value. A check that throws is tried again too: what it asks may be
+ * briefly unable to answer (a Kafka group coordinator still loading failed a CI run that way). At
+ * the deadline it fails, naming the last error if the last try threw.
+ */
 export async function eventually<T>(
   check: () => Promise<T | undefined>,
   { timeoutMs = 120_000, intervalMs = 500, what = 'condition' } = {},
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
   while (Date.now() < deadline) {
-    const value = await check();
-    if (value !== undefined) return value;
+    try {
+      const value = await check();
+      if (value !== undefined) return value;
+      lastError = undefined;
+    } catch (err) {
+      lastError = err;
+    }
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+  if (lastError !== undefined) {
+    throw new Error(
+      `${what} not reached within ${timeoutMs} ms; the last check threw: ${String(lastError)}`,
+      {
+        cause: lastError,
+      },
+    );
   }
   throw new Error(`${what} not reached within ${timeoutMs} ms`);
 }
