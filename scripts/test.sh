@@ -102,6 +102,13 @@ if [ "$status" = 0 ]; then
   step "integration files that restart services, alone"
   integration exclusive "${exclusive[@]}" || status=$?
   cat "$results/integration-exclusive.log"
+  # CI shows the end of this output: repeat each group's failures here, whichever group they were in.
+  for log in "$results"/integration-*.log; do
+    if grep -qE 'Failed (Tests|Suites)' "$log"; then
+      step "failures in $log"
+      sed -nE '/Failed (Tests|Suites)/,$p' "$log" | head -80
+    fi
+  done
 fi
 node scripts/test-summary.mjs "$results/pytest.xml" "$results/unit.json" "$results/schemathesis.json" "$results"/integration-*.json
 exit "$status"
