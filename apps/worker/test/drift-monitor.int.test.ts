@@ -333,6 +333,10 @@ describe('driftMonitor on the real stack', { timeout: 240_000 }, () => {
       expect(again.body.workflowId).toBe(started.body.workflowId);
       const guardedMonitor = await platform.api<DriftMonitorView>('POST', '/endpoints/guarded/monitor', {
         ...monitorConfig,
+        // No labels for this endpoint. On the watched endpoint's label topic, those labels (whose ids
+        // are not this endpoint's predictions) would meet its predictions of the same cards by
+        // entity and time, an accuracy of someone else's answers that once fired a performance alert.
+        labelsTopic: `${labelsTopic}.none`,
         policy: { action: 'auto_rollback' },
       });
       expect(guardedMonitor.status).toBe(202);
