@@ -77,11 +77,13 @@ wait "$fuzz_pid" || status=$?
 cat "$results/schemathesis.log"
 if [ "$status" = 0 ]; then
   step "integration tests in two lanes"
-  # Integration files run in two lanes at once (each one file at a time), then the two that stop
-  # services under everyone's feet alone. Lane a holds the files that judge latency or timing
-  # (canary analyses, the demo, worker restarts, the browser); lane b the rest, which wait on the
-  # services more than they use the cores.
-  exclusive=(packages/features/test/crash.int.test.ts infra/local/test/stack-down.int.test.ts)
+  # Integration files run in two lanes at once (each one file at a time), then alone the two that
+  # stop services under everyone's feet, and the worker scale-out, whose kill must catch the frozen
+  # worker holding polls (on a busy machine it once held none). Lane a holds the files that judge
+  # latency or timing (canary analyses, the demo, worker restarts, the browser); lane b the rest,
+  # which wait on the services more than they use the cores.
+  exclusive=(packages/features/test/crash.int.test.ts infra/local/test/stack-down.int.test.ts
+    apps/worker/test/scale-out.int.test.ts)
   lane_a=(scripts/demo.int.test.ts apps/worker/test/{rollout,worker-restart,canary-rollout,ping}.int.test.ts
     apps/gateway/test/{predict,resilience}.int.test.ts apps/dashboard/test/{dashboard,oidc-sign-in}.int.test.ts)
   integration() { # name, then vitest's file filters
