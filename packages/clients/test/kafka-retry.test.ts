@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { KafkaJSNonRetriableError, KafkaJSProtocolError } from 'kafkajs';
-import { retryRetriable } from '../src/kafka.ts';
+import { KafkaJSNonRetriableError, KafkaJSProtocolError, type Admin } from 'kafkajs';
+import { retryRetriable, withCoordinatorRetry } from '../src/kafka.ts';
 
 // Kafka's error 14, COORDINATOR_LOAD_IN_PROGRESS: what a group-offset fetch failed with in CI. kafkajs
 // builds its protocol errors from such a record; its typings only admit an Error or a string.
@@ -51,5 +51,25 @@ describe('retryRetriable', () => {
     );
     await expect(failing).rejects.toThrow('coordinator is loading');
     expect(calls).toBe(4);
+  });
+});
+
+describe('withCoordinatorRetry', () => {
+  it("retries the admin's group-coordinator calls and leaves its other calls as they were", async () => {
+    let fetches = 0;
+    const listTopics = async () => ['features.cards'];
+    const admin = {
+      fetchOffsets: async () => {
+        fetches++;
+        if (fetches < 2) throw coordinatorLoading();
+        return [{ topic: 'features.cards', partitions: [{ partition: 0, offset: '42', metadata: null }] }];
+      },
+      listTopics,
+    } as unknown as Admin;
+    const retrying = withCoordinatorRetry(admin);
+    const offsets = await retrying.fetchOffsets({ groupId: 'g', topics: ['features.cards'] });
+    expect(offsets[0]!.partitions[0]!.offset).toBe('42');
+    expect(fetches).toBe(2);
+    expect(retrying.listTopics).toBe(listTopics);
   });
 });

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { testEnv } from '@shepherd/testing/env';
-import { createKafka, retryRetriable } from '../src/kafka.ts';
+import { createKafka } from '../src/kafka.ts';
 
 describe('Kafka broker', () => {
   const env = testEnv();
@@ -61,7 +61,7 @@ describe('Kafka broker', () => {
     }
     for (const partitions of partitionsByKey.values()) expect(partitions.size).toBe(1);
 
-    const committed = await retryRetriable(() => admin.fetchOffsets({ groupId, topics: [topic] }));
+    const committed = await admin.fetchOffsets({ groupId, topics: [topic] });
     const total = committed[0]!.partitions.reduce((sum, p) => sum + Number(p.offset), 0);
     expect(total).toBe(sent.length);
 

@@ -3,7 +3,6 @@ import type { Admin } from 'kafkajs';
 import type { FeatureViewMetrics } from '@shepherd/contracts/features';
 import type { Database } from '@shepherd/db/client';
 import { featureIngestionProgress } from '@shepherd/db/schema';
-import { retryRetriable } from '@shepherd/clients/kafka';
 import { consumerGroupId } from './ingest.ts';
 import type { RegisteredFeatureView } from './registry.ts';
 
@@ -31,8 +30,8 @@ export async function getFeatureViewMetrics(
     );
   // One Kafka request at a time: concurrent coordinator lookups on one admin fail with "No brokers
   // in the broker pool" when the client does not retry (the API's fails fast for readiness).
-  const topicOffsets = await retryRetriable(() => admin.fetchTopicOffsets(topic));
-  const groupOffsets = await retryRetriable(() => admin.fetchOffsets({ groupId, topics: [topic] }));
+  const topicOffsets = await admin.fetchTopicOffsets(topic);
+  const groupOffsets = await admin.fetchOffsets({ groupId, topics: [topic] });
   const committed = new Map(
     (groupOffsets.find((t) => t.topic === topic)?.partitions ?? []).map((p) => [p.partition, p.offset]),
   );

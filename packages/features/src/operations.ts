@@ -3,7 +3,6 @@ import { and, eq, sql } from 'drizzle-orm';
 import { ShepherdError } from '@shepherd/core/errors';
 import type { Database } from '@shepherd/db/client';
 import { featureIngestionProgress, featureOnlineRows, type NewFeatureOnlineRow } from '@shepherd/db/schema';
-import { retryRetriable } from '@shepherd/clients/kafka';
 import { consumerGroupId } from './ingest.ts';
 import { offlineAsOf } from './parity.ts';
 import { rowsOf } from './point-in-time.ts';
@@ -103,7 +102,7 @@ export async function replayFromOffsets(
       );
     }
   }
-  const [description] = (await retryRetriable(() => admin.describeGroups([groupId]))).groups;
+  const [description] = (await admin.describeGroups([groupId])).groups;
   if (description && description.members.length > 0) {
     throw new ShepherdError(
       'conflict',
@@ -111,8 +110,6 @@ export async function replayFromOffsets(
         `${registered.view.name} v${registered.view.version} before replaying`,
     );
   }
-  await retryRetriable(() =>
-    admin.setOffsets({ groupId, topic, partitions: offsets.map((o) => ({ ...o })) }),
-  );
+  await admin.setOffsets({ groupId, topic, partitions: offsets.map((o) => ({ ...o })) });
   return { groupId, topic, offsets: [...offsets] };
 }

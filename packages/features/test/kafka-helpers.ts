@@ -1,7 +1,7 @@
 import type { Admin, Kafka, Message, Producer } from 'kafkajs';
 import { dlqMessage, dlqTopic, type DlqMessage } from '@shepherd/contracts/features';
 import { randomUUID } from 'node:crypto';
-import { createKafka, retryRetriable } from '@shepherd/clients/kafka';
+import { createKafka } from '@shepherd/clients/kafka';
 import { projects } from '@shepherd/db/schema';
 import { openTestDatabase } from '@shepherd/testing/database';
 import { testEnv } from '@shepherd/testing/env';
@@ -34,7 +34,7 @@ export async function readDlq(
   }: { expected: number; quietMs?: number; timeoutMs?: number },
 ): Promise<DlqMessage[]> {
   const groupId = `test-dlq-${sourceTopic}`;
-  await retryRetriable(() => admin.setOffsets({ groupId, topic: dlqTopic, partitions: from }));
+  await admin.setOffsets({ groupId, topic: dlqTopic, partitions: from });
   const consumer = kafka.consumer({ groupId });
   const found: DlqMessage[] = [];
   let lastAt = Date.now();

@@ -2,7 +2,6 @@ import { and, eq, sql } from 'drizzle-orm';
 import type { Message } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { featureIngestionProgress, featureOfflineRows, featureOnlineRows } from '@shepherd/db/schema';
-import { retryRetriable } from '@shepherd/clients/kafka';
 import { generateFraudRows } from '@shepherd/datagen/fraud';
 import { eventually, quietLogger } from '@shepherd/testing/platform';
 import { cardTransactionEventV1 } from '../src/card-events.ts';
@@ -201,8 +200,7 @@ describe('feature store operations: parity, rebuild, replay', () => {
     try {
       await eventually(
         async () =>
-          ((await retryRetriable(() => admin.describeGroups([ingestor.groupId]))).groups[0]?.members.length ??
-            0) > 0 || undefined,
+          ((await admin.describeGroups([ingestor.groupId])).groups[0]?.members.length ?? 0) > 0 || undefined,
         { timeoutMs: 30_000, intervalMs: 200, what: 'the ingestor joined its group' },
       );
       await expect(replayFromOffsets(admin, registered, [{ partition: 0, offset: '0' }])).rejects.toThrow(

@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { and, eq, sql } from 'drizzle-orm';
 import { AssignerProtocol, type Admin, type Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createKafka, retryRetriable } from '@shepherd/clients/kafka';
+import { createKafka } from '@shepherd/clients/kafka';
 import { featureOfflineRows, featureOnlineRows, projects } from '@shepherd/db/schema';
 import { openTestDatabase } from '@shepherd/testing/database';
 import { testEnv } from '@shepherd/testing/env';
@@ -101,7 +101,7 @@ describe('two ingestion consumers in one group', () => {
 
   /** Which member holds which partitions, from the group coordinator. */
   async function assignments(): Promise<Map<string, number[]>> {
-    const [group] = (await retryRetriable(() => admin.describeGroups([consumerGroupId(registered)]))).groups;
+    const [group] = (await admin.describeGroups([consumerGroupId(registered)])).groups;
     const byMember = new Map<string, number[]>();
     if (!group || group.state !== 'Stable') return byMember;
     for (const member of group.members) {

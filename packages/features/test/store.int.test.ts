@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { and, eq, sql } from 'drizzle-orm';
 import type { Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createKafka, retryRetriable } from '@shepherd/clients/kafka';
+import { createKafka } from '@shepherd/clients/kafka';
 import { defineFeatureView } from '@shepherd/contracts/features';
 import { auditEvents, featureOfflineRows, featureOnlineRows, projects } from '@shepherd/db/schema';
 import { openTestDatabase } from '@shepherd/testing/database';
@@ -200,9 +200,7 @@ describe('feature store on PostgreSQL', () => {
       send: async (record) => {
         if (failures < 2) {
           failures++;
-          const offsets = await retryRetriable(() =>
-            admin.fetchOffsets({ groupId: consumerGroupId(dlqView), topics: [topic] }),
-          );
+          const offsets = await admin.fetchOffsets({ groupId: consumerGroupId(dlqView), topics: [topic] });
           committedAtFailure.push(offsets[0]!.partitions[0]!.offset);
           throw new Error('broker unavailable (simulated)');
         }
