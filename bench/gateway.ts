@@ -8,7 +8,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { createServer, type AddressInfo } from 'node:net';
 import { cpus, loadavg } from 'node:os';
-import { Agent, request } from 'node:http';
+import { Agent } from 'node:http';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { randomUUID } from 'node:crypto';
@@ -18,6 +18,7 @@ import { testEnv } from '../packages/testing/src/env.ts';
 import { fixturePath, servingFixture } from '../apps/gateway/test/harness.ts';
 import type { Benchmark, BenchResult } from './lib.ts';
 import { atFixedRate, type Latencies } from './_fixed-rate.ts';
+import { httpCall, startHttpFloor } from './_http.ts';
 
 const RATE = 1000;
 const ENTITIES = 1000;
@@ -88,6 +89,7 @@ const benchmark: Benchmark = async ({ quick, log }): Promise<BenchResult> => {
   const fx = await servingFixture();
   const agent = new Agent({ keepAlive: true, maxSockets: 64 });
   let child: ChildProcess | undefined;
+  let floor: Awaited<ReturnType<typeof startHttpFloor>> | undefined;
   const model = await loadModel(await readFile(fixturePath('classifier_a.onnx')), { intraOpNumThreads: 1 });
   try {
     await fx.seedOnline(ENTITIES, 'bench-');
@@ -125,33 +127,23 @@ const benchmark: Benchmark = async ({ quick, log }): Promise<BenchResult> => {
       JSON.stringify({ entityId: `bench-${i}` }),
     );
     const http = (body: string) =>
-      new Promise<void>((resolve, reject) => {
-        const req = request(
-          {
-            host: '127.0.0.1',
-            port,
-            method: 'POST',
-            path: '/v1/endpoints/bench/predict',
-            agent,
-            headers: {
-              authorization: `Bearer ${fx.token}`,
-              'content-type': 'application/json',
-              'content-length': Buffer.byteLength(body),
-            },
-          },
-          (res) => {
-            const chunks: Buffer[] = [];
-            res.on('data', (c: Buffer) => chunks.push(c));
-            res.on('end', () => {
-              if (res.statusCode !== 200)
-                reject(new Error(`HTTP ${res.statusCode}: ${Buffer.concat(chunks).toString()}`));
-              else resolve();
-            });
-          },
-        );
-        req.on('error', reject);
-        req.end(body);
+      httpCall(agent, {
+        port,
+        method: 'POST',
+        path: '/v1/endpoints/bench/predict',
+        headers: { authorization: `Bearer ${fx.token}` },
+        body,
       });
+    // The floor answers with the bytes the gateway answers: the hop alone, without the gateway's work.
+    const sample = await fetch(`http://127.0.0.1:${port}/v1/endpoints/bench/predict`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${fx.token}`, 'content-type': 'application/json' },
+      body: bodies[0],
+    });
+    if (sample.status !== 200) throw new Error(`predict: HTTP ${sample.status}`);
+    floor = await startHttpFloor({ '/predict': await sample.text() });
+    const floorCall = (i: number) =>
+      httpCall(agent, { port: floor!.port, method: 'POST', path: '/predict', body: bodies[i % ENTITIES]! });
     const rows = Array.from({ length: ENTITIES }, (_, i) => {
       const f = features(i);
       return Float32Array.from([f.amount, f.velocity, f.is_foreign ? 1 : 0]);
@@ -165,17 +157,20 @@ const benchmark: Benchmark = async ({ quick, log }): Promise<BenchResult> => {
     await atFixedRate(500, quick ? 0.5 : 2, (i) => http(bodies[i % ENTITIES]!), { warmup: 0 });
     await atFixedRate(500, quick ? 0.5 : 2, (i) => http(lookupBodies[i % ENTITIES]!), { warmup: 0 });
     await atFixedRate(500, quick ? 0.5 : 1, direct, { warmup: 0 });
+    await atFixedRate(500, quick ? 0.5 : 1, floorCall, { warmup: 0 });
 
     // Interleaved halves, so a noisy neighbour on the shared cores hits both sides alike.
     const halves = quick ? 1 : 2;
     const reference: Latencies[] = [];
     const gateway: Latencies[] = [];
+    const bare: Latencies[] = [];
     // Whole seconds around the measured window, so serving_stats rows hold only these requests.
     await new Promise((resolve) => setTimeout(resolve, 1100));
     const windowStart = new Date();
     for (let half = 0; half < halves; half++) {
       reference.push(await atFixedRate(RATE, seconds / halves, direct));
       gateway.push(await atFixedRate(RATE, seconds / halves, (i) => http(bodies[i % ENTITIES]!)));
+      bare.push(await atFixedRate(RATE, seconds / halves, floorCall));
     }
     const windowEnd = new Date();
     await new Promise((resolve) => setTimeout(resolve, 1100));
@@ -196,7 +191,9 @@ const benchmark: Benchmark = async ({ quick, log }): Promise<BenchResult> => {
     const directP99 = worst(reference, (l) => l.p99);
     const gatewayP99 = worst(gateway, (l) => l.p99);
     const addedP99 = gatewayP99 - directP99;
-    const errors = sum(gateway, (l) => l.errors) + sum(reference, (l) => l.errors) + online.errors;
+    const floorP99 = worst(bare, (l) => l.p99);
+    const errors =
+      sum(gateway, (l) => l.errors) + sum(reference, (l) => l.errors) + sum(bare, (l) => l.errors) + online.errors;
     const figures: Record<string, number> = {
       direct_p50_ms: round3(Math.max(...reference.map((l) => l.p50))),
       direct_p99_ms: round3(directP99),
@@ -206,6 +203,9 @@ const benchmark: Benchmark = async ({ quick, log }): Promise<BenchResult> => {
       gateway_achieved_rps: Math.round(Math.min(...gateway.map((l) => l.achievedRps))),
       added_p50_ms: round3(Math.max(...gateway.map((l) => l.p50)) - Math.max(...reference.map((l) => l.p50))),
       added_p99_ms: round3(addedP99),
+      http_floor_p50_ms: round3(Math.max(...bare.map((l) => l.p50))),
+      http_floor_p99_ms: round3(floorP99),
+      added_over_floor_p99_ms: round3(gatewayP99 - floorP99),
       server_side_requests: server.requests,
       server_side_p50_ms: round3(server.p50Ms ?? NaN),
       server_side_p99_ms: round3(server.p99Ms ?? NaN),
@@ -233,6 +233,7 @@ const benchmark: Benchmark = async ({ quick, log }): Promise<BenchResult> => {
         'Measured in two interleaved halves per side; the worst half of each side is reported.',
         'Load generator, gateway, PostgreSQL, Kafka and the rest of the local stack share the same cores.',
         "server_side_*: the gateway's own latency histogram in serving_stats (arrival to answer, no client or loopback), read as bucket upper bounds (up to ~19 % high), over the whole seconds of the measured window.",
+        `http_floor_*: a bare node:http server in its own process answering the gateway's response bytes with no other work, measured in the same interleaved halves (bench/_http.ts): the p99 of the HTTP hop alone on this machine (${round3(floorP99)} ms this run), which the target's 1 ms added over an in-process call already includes; added_over_floor_* is what the gateway's own work adds to that hop.`,
         `online_lookup_*: the same requests without features, so each needs the online store (PostgreSQL) – not part of the target.`,
       ],
     };
@@ -242,6 +243,7 @@ const benchmark: Benchmark = async ({ quick, log }): Promise<BenchResult> => {
       child.kill('SIGTERM');
       await exited;
     }
+    await floor?.stop();
     agent.destroy();
     await model.close();
     await fx.dispose();

@@ -5,7 +5,7 @@
  * node-postgres query (the floor any lookup through PostgreSQL pays).
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { Agent, request } from 'node:http';
+import { Agent } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { pino } from 'pino';
@@ -20,6 +20,7 @@ import { openTestDatabase } from '../packages/testing/src/database.ts';
 import { testEnv } from '../packages/testing/src/env.ts';
 import type { Benchmark, BenchResult } from './lib.ts';
 import { atFixedRate } from './_fixed-rate.ts';
+import { httpCall, startHttpFloor } from './_http.ts';
 import { watchPauses, type Pauses } from './_pauses.ts';
 
 const featureCounts = [10, 50, 100] as const;
@@ -106,6 +107,7 @@ const benchmark: Benchmark = async ({ quick, log }): Promise<BenchResult> => {
   const database = await openTestDatabase();
   const raw = new pg.Pool({ connectionString: database.url, max: 10 });
   let server: { child: ChildProcess; port: number } | undefined;
+  let floor: Awaited<ReturnType<typeof startHttpFloor>> | undefined;
   const agent = new Agent({ keepAlive: true, maxSockets: 64 });
   try {
     const project = await ensureProject(database.db, PROJECT);
@@ -152,28 +154,21 @@ const benchmark: Benchmark = async ({ quick, log }): Promise<BenchResult> => {
 
     const entity = (i: number) => `entity-${(i * 7919) % ENTITIES}`;
     const http = (path: string) =>
-      new Promise<void>((resolve, reject) => {
-        const req = request(
-          {
-            host: '127.0.0.1',
-            port: server!.port,
-            path,
-            agent,
-            headers: { authorization: `Bearer ${token}` },
-          },
-          (res) => {
-            const chunks: Buffer[] = [];
-            res.on('data', (c: Buffer) => chunks.push(c));
-            res.on('end', () => {
-              if (res.statusCode !== 200)
-                reject(new Error(`HTTP ${res.statusCode}: ${Buffer.concat(chunks).toString()}`));
-              else resolve();
-            });
-          },
-        );
-        req.on('error', reject);
-        req.end();
+      httpCall(agent, { port: server!.port, path, headers: { authorization: `Bearer ${token}` } });
+    const onlinePath = (name: string, i: number) =>
+      `/v1/projects/${PROJECT}/feature-views/${name}/online?entity=${entity(i)}`;
+
+    // The floor answers each view's path with the bytes the API answers for one of its entities.
+    const floorBodies: Record<string, string> = {};
+    for (const features of featureCounts) {
+      const response = await fetch(`http://127.0.0.1:${server.port}${onlinePath(views.get(features)!.view.name, 0)}`, {
+        headers: { authorization: `Bearer ${token}` },
       });
+      if (response.status !== 200) throw new Error(`online lookup: HTTP ${response.status}`);
+      floorBodies[`/${features}`] = await response.text();
+    }
+    floor = await startHttpFloor(floorBodies);
+    const floorCall = (features: number) => httpCall(agent, { port: floor!.port, path: `/${features}` });
 
     // Every path once before measuring: connections, JIT, caches.
     for (const features of featureCounts) {
@@ -183,7 +178,8 @@ const benchmark: Benchmark = async ({ quick, log }): Promise<BenchResult> => {
         quick ? 0.2 : 1,
         async (i) => {
           await getOnlineFeatures(database.db, project.id, name, [entity(i)]);
-          await http(`/v1/projects/${PROJECT}/feature-views/${name}/online?entity=${entity(i)}`);
+          await http(onlinePath(name, i));
+          await floorCall(features);
         },
         { warmup: 0 },
       );
@@ -209,9 +205,7 @@ const benchmark: Benchmark = async ({ quick, log }): Promise<BenchResult> => {
         });
         server.child.send('reset-pauses');
         clientPauses.reset();
-        const overHttp = await atFixedRate(rate, seconds, (i) =>
-          http(`/v1/projects/${PROJECT}/feature-views/${name}/online?entity=${entity(i)}`),
-        );
+        const overHttp = await atFixedRate(rate, seconds, (i) => http(onlinePath(name, i)));
         const client = clientPauses.read();
         const api = await serverPauses(server.child);
         errors += reference.errors + inProcess.errors + overHttp.errors;
@@ -224,6 +218,11 @@ const benchmark: Benchmark = async ({ quick, log }): Promise<BenchResult> => {
         figures[`http_p99_ms_${key}`] = round3(overHttp.p99);
         figures[`http_achieved_rps_${key}`] = Math.round(overHttp.achievedRps);
         if (rate === 1000) {
+          const bare = await atFixedRate(rate, seconds, () => floorCall(features));
+          errors += bare.errors;
+          figures[`http_floor_p50_ms_${key}`] = round3(bare.p50);
+          figures[`http_floor_p99_ms_${key}`] = round3(bare.p99);
+          log(`${features} features @ ${rate}/s: HTTP floor p50/p99 ${round3(bare.p50)}/${round3(bare.p99)} ms`);
           figures[`http_api_loop_max_ms_${key}`] = api.loopMaxMs;
           figures[`http_api_gc_max_ms_${key}`] = api.gcMaxMs;
           figures[`http_api_gc_total_ms_${key}`] = api.gcTotalMs;
@@ -257,11 +256,13 @@ const benchmark: Benchmark = async ({ quick, log }): Promise<BenchResult> => {
       notes: [
         'HTTP goes through the whole API: bearer-token authentication, project scoping, validation, the route, JSON; the server is the real app in a child process, the client a keep-alive agent in this one.',
         'Load generator, API, PostgreSQL and the rest of the local stack share the same cores.',
+        `http_floor_*: at 1000/s right after each HTTP window, a bare node:http server in its own process answering the same response bytes with no other work (bench/_http.ts): the p99 any HTTP server has on this machine, before it does anything. 50 features: floor p99 ${figures['http_floor_p99_ms_50f_1000rps']} ms, the API ${targetP99} ms.`,
         errors > 0 ? `${errors} requests failed` : 'No request failed.',
       ],
     };
   } finally {
     server?.child.disconnect();
+    await floor?.stop();
     agent.destroy();
     await raw.end();
     await database.dispose();
