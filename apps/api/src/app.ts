@@ -67,17 +67,20 @@ export function buildApp(deps: ApiDeps) {
     ...frameworkErrorOptions,
   });
   installErrorHandling(app);
-  app.addHook('onSend', async (request, reply) => {
+  // Callback-style hooks on every request: an async hook costs a promise per request.
+  app.addHook('onSend', (request, reply, payload, done) => {
     void reply.header('x-request-id', request.id);
+    done(null, payload);
   });
 
   app.get('/healthz', async () => ({ status: 'ok' }));
 
   const metrics = apiMetrics(deps.services);
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
     // The route's pattern, not the URL: one series per route, whatever ids callers send.
     const route = request.routeOptions.url ?? 'unmatched';
     metrics.observe(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
+    done();
   });
   app.get('/metrics', async (_request, reply) =>
     reply.type('text/plain; version=0.0.4').send(await metrics.render()),

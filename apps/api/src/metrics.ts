@@ -46,10 +46,22 @@ export function apiMetrics(services: RouteDeps | undefined) {
       })),
     );
   }
+  // Every request is observed: each (method, route, status) gets its series once, not per request.
+  const bound = new Map<string, (seconds: number) => void>();
   return {
     observe(method: string, route: string, status: number, seconds: number) {
-      requests.inc({ method, route, status: String(status) });
-      durations.observe({ method, route }, seconds);
+      const key = `${method} ${status} ${route}`;
+      let record = bound.get(key);
+      if (!record) {
+        const counted = requests.with({ method, route, status: String(status) });
+        const timed = durations.with({ method, route });
+        record = (elapsed) => {
+          counted.inc();
+          timed.observe(elapsed);
+        };
+        bound.set(key, record);
+      }
+      record(seconds);
     },
     render: () => registry.render(),
   };

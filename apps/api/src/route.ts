@@ -70,8 +70,33 @@ export const route = <P extends z.ZodType, Q extends z.ZodType, B extends z.ZodT
 // eslint-disable-next-line no-control-regex -- NUL is exactly what this looks for
 const unstorable = /[\u0000\p{Cs}]/u;
 
-/** The path of the first string (value or key) PostgreSQL could not store; iterative, as bodies nest deep. */
-function unstorableText(value: unknown): string[] | undefined {
+/** Whether any string (value or key) is one PostgreSQL could not store; iterative, as bodies nest deep. */
+function hasUnstorableText(value: unknown): boolean {
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const current = stack.pop();
+    if (typeof current === 'string') {
+      if (unstorable.test(current)) return true;
+    } else if (Array.isArray(current)) {
+      for (const item of current) stack.push(item);
+    } else if (current !== null && typeof current === 'object') {
+      for (const key in current) {
+        if (!Object.hasOwn(current, key)) continue;
+        if (unstorable.test(key)) return true;
+        stack.push((current as Record<string, unknown>)[key]);
+      }
+    }
+  }
+  return false;
+}
+
+/**
+ * The path of the first string (value or key) PostgreSQL could not store, if any. The paths cost an
+ * allocation per key, so they are built only once a cheap walk has found such a string: every
+ * request's params and query come through here.
+ */
+export function unstorablePath(value: unknown): string[] | undefined {
+  if (!hasUnstorableText(value)) return undefined;
   const stack: [unknown, string[]][] = [[value, []]];
   for (let next = stack.pop(); next; next = stack.pop()) {
     const [current, path] = next;
@@ -91,7 +116,7 @@ function unstorableText(value: unknown): string[] | undefined {
 
 function parse<S extends z.ZodType>(schema: S | undefined, value: unknown, where: string): z.output<S> {
   if (!schema) return undefined as z.output<S>;
-  const badText = unstorableText(value);
+  const badText = unstorablePath(value);
   if (badText) {
     throw invalid([
       { path: [where, ...badText].join('.'), message: 'must not contain NUL or unpaired surrogates' },

@@ -13,8 +13,18 @@ export const formatLabels = (labels: Labels): string => {
   return entries.length === 0 ? '' : `{${entries.map(([k, v]) => `${k}="${escape(v)}"`).join(',')}}`;
 };
 
-const keyOf = (labels: Labels) =>
-  JSON.stringify(Object.entries(labels).sort(([a], [b]) => a.localeCompare(b)));
+/**
+ * One key per label set whatever the order its names come in. Called for every observation (twice
+ * per API request), so it avoids `localeCompare` and a JSON document of entries: label names are
+ * ASCII, and each value is quoted so no two sets share a key.
+ */
+const keyOf = (labels: Labels) => {
+  const names = Object.keys(labels);
+  if (names.length > 1) names.sort();
+  let key = '';
+  for (const name of names) key += `${name}=${JSON.stringify(labels[name])},`;
+  return key;
+};
 
 interface Family {
   name: string;
@@ -30,10 +40,20 @@ export class Counter {
   ) {}
 
   inc(labels: Labels = {}, by = 1): void {
+    this.with(labels).inc(by);
+  }
+
+  /** The series of one label set, for a caller that counts it often (no key built per call). */
+  with(labels: Labels): { inc(by?: number): void } {
     const key = keyOf(labels);
-    const current = this.values.get(key);
-    if (current) current.value += by;
-    else this.values.set(key, { labels, value: by });
+    let entry = this.values.get(key);
+    if (!entry) this.values.set(key, (entry = { labels, value: 0 }));
+    const series = entry;
+    return {
+      inc: (by = 1) => {
+        series.value += by;
+      },
+    };
   }
 
   render(out: string[]): void {
@@ -56,16 +76,31 @@ export class Histogram {
   ) {}
 
   observe(labels: Labels, value: number): void {
+    this.with(labels).observe(value);
+  }
+
+  /** The series of one label set, for a caller that observes it often (no key built per call). */
+  with(labels: Labels): { observe(value: number): void } {
     const key = keyOf(labels);
     let entry = this.series.get(key);
     if (!entry) {
       entry = { labels, counts: new Array<number>(this.buckets.length).fill(0), sum: 0, count: 0 };
       this.series.set(key, entry);
     }
-    const index = this.buckets.findIndex((bound) => value <= bound);
-    if (index >= 0) entry.counts[index]! += 1;
-    entry.sum += value;
-    entry.count += 1;
+    const series = entry;
+    const buckets = this.buckets;
+    return {
+      observe: (value) => {
+        for (let i = 0; i < buckets.length; i++) {
+          if (value <= buckets[i]!) {
+            series.counts[i]! += 1;
+            break;
+          }
+        }
+        series.sum += value;
+        series.count += 1;
+      },
+    };
   }
 
   render(out: string[]): void {
