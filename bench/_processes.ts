@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { servingNodeFlags } from '../packages/core/src/node-flags.ts';
 import { testEnv } from '../packages/testing/src/env.ts';
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -66,7 +67,8 @@ export async function startApp(
   timeoutMs = 120_000,
 ): Promise<AppProcess> {
   // One process per app (no tsx wrapper process), so its pid is the one whose memory counts.
-  const child = spawn(process.execPath, ['--import', 'tsx', entryPoints[name]], {
+  const flags = name === 'api' || name === 'gateway' ? servingNodeFlags : [];
+  const child = spawn(process.execPath, ['--import', 'tsx', ...flags, entryPoints[name]], {
     cwd: repoRoot,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

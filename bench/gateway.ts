@@ -12,6 +12,7 @@ import { Agent } from 'node:http';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { randomUUID } from 'node:crypto';
+import { servingNodeFlags } from '../packages/core/src/node-flags.ts';
 import { loadModel } from '../packages/evaluation/src/model.ts';
 import { summarizeStats } from '../packages/registry/src/serving-stats.ts';
 import { testEnv } from '../packages/testing/src/env.ts';
@@ -61,6 +62,7 @@ async function startGatewayProcess(env: Record<string, string>): Promise<ChildPr
     execArgv: [
       '--import',
       'tsx',
+      ...servingNodeFlags,
       ...(process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : []),
     ],
     env: { ...process.env, ...env },

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { pino } from 'pino';
 import { defineFeatureView, type FeatureEvent } from '../packages/contracts/src/features.ts';
+import { servingNodeFlags } from '../packages/core/src/node-flags.ts';
 import { createDb } from '../packages/db/src/client.ts';
 import { getOnlineFeatures } from '../packages/features/src/online.ts';
 import { registerFeatureView, type RegisteredFeatureView } from '../packages/features/src/registry.ts';
@@ -60,6 +61,7 @@ async function startServer(databaseUrl: string): Promise<{ child: ChildProcess; 
     execArgv: [
       '--import',
       'tsx',
+      ...servingNodeFlags,
       ...(process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : []),
     ],
     env: { ...process.env, BENCH_ONLINE_SERVE: databaseUrl },

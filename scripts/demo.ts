@@ -15,6 +15,7 @@ import type { StackContext } from '../infra/local/types.ts';
 import { collectStatus, formatStatus } from '../apps/cli/src/status.ts';
 import { createDb } from '../packages/db/src/client.ts';
 import { migrate } from '../packages/db/src/migrate.ts';
+import { servingNodeFlags } from '../packages/core/src/node-flags.ts';
 import { playScenario } from './scenario.ts';
 
 const log = (message: string) => process.stdout.write(`[demo] ${message}\n`);
@@ -165,7 +166,7 @@ async function main(): Promise<void> {
   }
   const buildCode = await new Promise<number | null>((resolve) => build.once('close', resolve));
   if (buildCode !== 0) throw new Error('dashboard build failed');
-  startApp('api', tsx, ['apps/api/src/main.ts'], {
+  startApp('api', tsx, [...servingNodeFlags, 'apps/api/src/main.ts'], {
     API_PORT: String(ports.api),
     SHEPHERD_ADMIN_TOKEN: adminToken,
   });
@@ -174,7 +175,7 @@ async function main(): Promise<void> {
     FEATURE_VIEWS: 'all',
     SHEPHERD_PROJECT: 'default',
   });
-  startApp('gateway', tsx, ['apps/gateway/src/main.ts'], { GATEWAY_PORT: String(ports.gateway) });
+  startApp('gateway', tsx, [...servingNodeFlags, 'apps/gateway/src/main.ts'], { GATEWAY_PORT: String(ports.gateway) });
   startApp(
     'dashboard',
     join(repoRoot, 'node_modules/.bin/vite'),

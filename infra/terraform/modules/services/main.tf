@@ -11,7 +11,7 @@ locals {
   # needs: which backing services a task may reach (security-group rules) and what it does in S3.
   services = {
     api = {
-      command     = ["node_modules/.bin/tsx", "apps/api/src/main.ts"]
+      command     = ["node_modules/.bin/tsx", "--no-allocation-site-pretenuring", "--min-semi-space-size=16", "apps/api/src/main.ts"]
       port        = 8080
       health_path = "/healthz"
       host        = var.hostnames.api
@@ -22,7 +22,7 @@ locals {
       stop_timeout = 30
     }
     gateway = {
-      command      = ["node_modules/.bin/tsx", "apps/gateway/src/main.ts"]
+      command      = ["node_modules/.bin/tsx", "--no-allocation-site-pretenuring", "--min-semi-space-size=16", "apps/gateway/src/main.ts"]
       port         = 8081
       health_path  = "/healthz"
       host         = var.hostnames.gateway
