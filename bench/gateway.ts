@@ -195,7 +195,10 @@ const benchmark: Benchmark = async ({ quick, log }): Promise<BenchResult> => {
     const addedP99 = gatewayP99 - directP99;
     const floorP99 = worst(bare, (l) => l.p99);
     const errors =
-      sum(gateway, (l) => l.errors) + sum(reference, (l) => l.errors) + sum(bare, (l) => l.errors) + online.errors;
+      sum(gateway, (l) => l.errors) +
+      sum(reference, (l) => l.errors) +
+      sum(bare, (l) => l.errors) +
+      online.errors;
     const figures: Record<string, number> = {
       direct_p50_ms: round3(Math.max(...reference.map((l) => l.p50))),
       direct_p99_ms: round3(directP99),

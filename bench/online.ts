@@ -163,9 +163,12 @@ const benchmark: Benchmark = async ({ quick, log }): Promise<BenchResult> => {
     // The floor answers each view's path with the bytes the API answers for one of its entities.
     const floorBodies: Record<string, string> = {};
     for (const features of featureCounts) {
-      const response = await fetch(`http://127.0.0.1:${server.port}${onlinePath(views.get(features)!.view.name, 0)}`, {
-        headers: { authorization: `Bearer ${token}` },
-      });
+      const response = await fetch(
+        `http://127.0.0.1:${server.port}${onlinePath(views.get(features)!.view.name, 0)}`,
+        {
+          headers: { authorization: `Bearer ${token}` },
+        },
+      );
       if (response.status !== 200) throw new Error(`online lookup: HTTP ${response.status}`);
       floorBodies[`/${features}`] = await response.text();
     }
@@ -224,7 +227,9 @@ const benchmark: Benchmark = async ({ quick, log }): Promise<BenchResult> => {
           errors += bare.errors;
           figures[`http_floor_p50_ms_${key}`] = round3(bare.p50);
           figures[`http_floor_p99_ms_${key}`] = round3(bare.p99);
-          log(`${features} features @ ${rate}/s: HTTP floor p50/p99 ${round3(bare.p50)}/${round3(bare.p99)} ms`);
+          log(
+            `${features} features @ ${rate}/s: HTTP floor p50/p99 ${round3(bare.p50)}/${round3(bare.p99)} ms`,
+          );
           figures[`http_api_loop_max_ms_${key}`] = api.loopMaxMs;
           figures[`http_api_gc_max_ms_${key}`] = api.gcMaxMs;
           figures[`http_api_gc_total_ms_${key}`] = api.gcTotalMs;

@@ -175,7 +175,9 @@ async function main(): Promise<void> {
     FEATURE_VIEWS: 'all',
     SHEPHERD_PROJECT: 'default',
   });
-  startApp('gateway', tsx, [...servingNodeFlags, 'apps/gateway/src/main.ts'], { GATEWAY_PORT: String(ports.gateway) });
+  startApp('gateway', tsx, [...servingNodeFlags, 'apps/gateway/src/main.ts'], {
+    GATEWAY_PORT: String(ports.gateway),
+  });
   startApp(
     'dashboard',
     join(repoRoot, 'node_modules/.bin/vite'),

@@ -3,7 +3,9 @@ import { unstorablePath } from '../src/route.ts';
 
 describe('unstorablePath', () => {
   it('finds nothing in text PostgreSQL can store', () => {
-    expect(unstorablePath({ name: 'fraud', tags: ['a', 'é', '😀'], nested: { n: 1, ok: null } })).toBeUndefined();
+    expect(
+      unstorablePath({ name: 'fraud', tags: ['a', 'é', '😀'], nested: { n: 1, ok: null } }),
+    ).toBeUndefined();
     expect(unstorablePath(undefined)).toBeUndefined();
     expect(unstorablePath(Object.assign(Object.create(null) as object, { entity: 'x' }))).toBeUndefined();
   });
