@@ -1,6 +1,6 @@
 import type { FeatureEvent, FeatureValue, FeatureView } from '@shepherd/contracts/features';
 import type { Database } from '@shepherd/db/client';
-import { computeAggregates, maxWindowMs, type AggregateValues, type TimedValues } from './aggregates.ts';
+import { EntityHistory, maxWindowMs, type AggregateValues, type TimedValues } from './aggregates.ts';
 import { copyFromStdin, copyText, type SubmittableClient } from './pg-copy.ts';
 import type { RegisteredFeatureView } from './registry.ts';
 import type { EntityWindowCache } from './window-cache.ts';
@@ -229,14 +229,17 @@ async function writeInTransaction(
     }
 
     const fields = aggregatedFields(view);
+    // Over the same arrays as `known`, which the cache keeps afterwards.
+    const histories = new Map<string, EntityHistory>();
+    for (const [entityId, events_] of known) histories.set(entityId, new EntityHistory(events_));
     const offlineRows = new Array<RowToWrite>(events.length);
     for (let i = 0; i < events.length; i++) {
       const e = events[i]!;
       let aggregates: AggregateValues = {};
       if (windowMs > 0) {
-        const known_ = known.get(e.event.entityId)!;
-        known_.push({ timeMs: e.eventTimeMs, values: pick(e.event.values, fields) });
-        aggregates = computeAggregates(view, known_, e.eventTimeMs);
+        const history = histories.get(e.event.entityId)!;
+        history.push({ timeMs: e.eventTimeMs, values: pick(e.event.values, fields) });
+        aggregates = history.aggregates(view, e.eventTimeMs, windowMs);
       }
       offlineRows[i] = {
         offset: e.offset,
@@ -262,7 +265,7 @@ async function writeInTransaction(
             ? {
                 ...row,
                 aggregatesJson: JSON.stringify(
-                  computeAggregates(view, known.get(entityId)!, newest.eventTimeMs),
+                  histories.get(entityId)!.aggregates(view, newest.eventTimeMs, windowMs),
                 ),
               }
             : row,
@@ -273,7 +276,9 @@ async function writeInTransaction(
         const changesWindow = newest.eventTimeMs > existing.timeMs - windowMs;
         refreshed.push({
           entityId,
-          aggregates: changesWindow ? computeAggregates(view, known.get(entityId)!, existing.timeMs) : null,
+          aggregates: changesWindow
+            ? histories.get(entityId)!.aggregates(view, existing.timeMs, windowMs)
+            : null,
         });
       }
     }

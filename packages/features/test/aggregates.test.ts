@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { defineFeatureView } from '@shepherd/contracts/features';
-import { computeAggregates, maxWindowMs, type TimedValues } from '../src/aggregates.ts';
+import { computeAggregates, EntityHistory, maxWindowMs, type TimedValues } from '../src/aggregates.ts';
 
 const view = defineFeatureView({
   name: 'txns',
@@ -87,6 +87,26 @@ describe('window aggregates', () => {
       expect(result.max_24h).toBe(amounts24h.length ? Math.max(...amounts24h) : null);
       expect(result.min_24h).toBe(amounts24h.length ? Math.min(...amounts24h) : null);
     }
+  });
+
+  it('gives, from a history that skips what is too old, exactly what a scan of every event gives', () => {
+    let seed = 11;
+    const random = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
+    // Mostly in time order, as a partition brings them, with late events up to 30 h late (past
+    // the longest window) and values whose sums depend on the order they are added in.
+    const known = Array.from({ length: 100 }, (_, k) => at(k * 0.5 - 60, random() * 1e6 + 0.1));
+    const history = new EntityHistory(known);
+    expect(history.events).toBe(known);
+    for (let k = 0; k < 400; k++) {
+      const late = random() < 0.1 ? random() * 30 : 0;
+      const event = at(k * 0.25 - 10 - late, random() < 0.05 ? null : random() * 1e6 + 0.1);
+      history.push(event);
+      // As of the new event, as of now, as of a time before every event, and after them all.
+      for (const t of [event.timeMs, asOf(k * 0.25 - 10), asOf(-100), asOf(200)]) {
+        expect(history.aggregates(view, t, maxWindowMs(view))).toEqual(computeAggregates(view, known, t));
+      }
+    }
+    expect(known).toHaveLength(500);
   });
 
   it('knows the longest window', () => {
