@@ -6,8 +6,7 @@
 import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 
 export interface Pauses {
-  /** Event-loop delay beyond the 1 ms sampling interval, ms. */
-  loopP99Ms: number;
+  /** Longest event-loop delay beyond the 1 ms sampling interval, ms. */
   loopMaxMs: number;
   gcCount: number;
   gcTotalMs: number;
@@ -30,7 +29,6 @@ export function watchPauses() {
     read(): Pauses {
       const round = (ms: number) => Math.round(ms * 100) / 100;
       return {
-        loopP99Ms: round(loop.percentile(99) / 1e6),
         loopMaxMs: round(loop.max / 1e6),
         gcCount: gc.length,
         gcTotalMs: round(gc.reduce((sum, d) => sum + d, 0)),
