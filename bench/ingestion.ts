@@ -18,6 +18,7 @@ import { ensureProject } from '../packages/registry/src/projects.ts';
 import { openTestDatabase } from '../packages/testing/src/database.ts';
 import { testEnv } from '../packages/testing/src/env.ts';
 import type { Benchmark, BenchResult } from './lib.ts';
+import { stackCpuPerItem, stackCpuSeconds } from './_stack-cpu.ts';
 
 const PARTITIONS = 3;
 
@@ -64,6 +65,7 @@ const benchmark: Benchmark = async ({ quick, log }): Promise<BenchResult> => {
     let seen = 0;
     let plainBytes = 0;
     const loadBefore = loadavg()[0]!;
+    const plainStack = await stackCpuSeconds();
     const plainCpu = process.cpuUsage();
     const plainStarted = performance.now();
     await plain.run({
@@ -77,6 +79,7 @@ const benchmark: Benchmark = async ({ quick, log }): Promise<BenchResult> => {
     await waitFor(() => seen >= total, 600_000, 'the plain consumer');
     const plainSeconds = (performance.now() - plainStarted) / 1000;
     const plainCpuSeconds = cpuSeconds(process.cpuUsage(plainCpu));
+    const plainStackCpu = stackCpuPerItem(plainStack, await stackCpuSeconds(), total);
     await plain.disconnect();
     const plainRate = total / plainSeconds;
     log(`plain kafkajs consumer: ${Math.round(plainRate)} events/s`);
@@ -92,12 +95,14 @@ const benchmark: Benchmark = async ({ quick, log }): Promise<BenchResult> => {
       registered,
       logger: pino({ level: 'silent' }),
     });
+    const ingestStack = await stackCpuSeconds();
     const ingestCpu = process.cpuUsage();
     const started = performance.now();
     await ingestor.start();
     await waitFor(() => ingestor.stats.eventsIngested >= total, 1_800_000, 'the feature ingestor');
     const seconds = (performance.now() - started) / 1000;
     const ingestCpuSeconds = cpuSeconds(process.cpuUsage(ingestCpu));
+    const ingestStackCpu = stackCpuPerItem(ingestStack, await stackCpuSeconds(), total);
     const loadAfter = loadavg()[0]!;
     const stats = { ...ingestor.stats };
     await ingestor.stop();
@@ -122,6 +127,10 @@ const benchmark: Benchmark = async ({ quick, log }): Promise<BenchResult> => {
         // CPU of this process (PostgreSQL's is not in it): steadier than rates on a shared machine.
         shepherd_process_cpu_us_per_event: Math.round((ingestCpuSeconds / total) * 1e7) / 10,
         reference_process_cpu_us_per_event: Math.round((plainCpuSeconds / total) * 1e7) / 10,
+        shepherd_postgres_cpu_us_per_event: ingestStackCpu.postgres,
+        shepherd_kafka_cpu_us_per_event: ingestStackCpu.kafka,
+        reference_postgres_cpu_us_per_event: plainStackCpu.postgres,
+        reference_kafka_cpu_us_per_event: plainStackCpu.kafka,
         load_average_1m_before: Math.round(loadBefore * 100) / 100,
         load_average_1m_after: Math.round(loadAfter * 100) / 100,
       },
@@ -133,7 +142,7 @@ const benchmark: Benchmark = async ({ quick, log }): Promise<BenchResult> => {
       notes: [
         'Both start a fresh consumer group on the same topic; the time includes joining the group.',
         'Shepherd per batch: validation (compiled zod), DLQ for rejects, then (pipelined with the next fetches, batches that queued up written together) offline rows by COPY + online upserts + window aggregates (history cached in process) + progress in one PostgreSQL transaction, then the offset commit.',
-        'Load averages are of the whole machine (other work included); the per-event CPU figures are of this process alone.',
+        'Load averages are of the whole machine (other work included); *_process_cpu_* is this process alone, *_postgres_cpu_* and *_kafka_cpu_* every PostgreSQL process and the Kafka broker over the same interval (bench/_stack-cpu.ts, from /proc).',
         'Kafka, PostgreSQL and this process share the same cores.',
       ],
     };

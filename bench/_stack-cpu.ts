@@ -1,0 +1,50 @@
+/**
+ * CPU used by the local stack's own processes (PostgreSQL, the Kafka broker), read from /proc:
+ * a benchmark process's CPU leaves out the work it hands to them, and on a machine of two cores
+ * that work competes with it.
+ */
+import { readdir, readFile } from 'node:fs/promises';
+
+/** Which processes count as which service, by their command name (`/proc/<pid>/comm`). */
+const services = { postgres: 'postgres', kafka: 'java' } as const;
+export type StackService = keyof typeof services;
+
+const ticksPerSecond = 100;
+
+/**
+ * Seconds of CPU per service so far: own and reaped children's time of every process of that
+ * name, so a connection that ends between two readings still counts (in its parent's).
+ */
+export async function stackCpuSeconds(): Promise<Record<StackService, number>> {
+  const totals: Record<StackService, number> = { postgres: 0, kafka: 0 };
+  const names = Object.entries(services) as [StackService, string][];
+  for (const pid of await readdir('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    let stat: string;
+    try {
+      stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    } catch {
+      continue; // ended meanwhile
+    }
+    const open = stat.indexOf('(');
+    const close = stat.lastIndexOf(')');
+    const comm = stat.slice(open + 1, close);
+    const service = names.find(([, name]) => name === comm)?.[0];
+    if (!service) continue;
+    // Fields after the command: state is the first, utime the 12th, stime, cutime, cstime follow.
+    const fields = stat.slice(close + 2).split(' ');
+    const ticks = [11, 12, 13, 14].reduce((sum, i) => sum + Number(fields[i]), 0);
+    totals[service] += ticks / ticksPerSecond;
+  }
+  return totals;
+}
+
+/** CPU per service between two readings, in microseconds per item. */
+export function stackCpuPerItem(
+  before: Record<StackService, number>,
+  after: Record<StackService, number>,
+  items: number,
+): Record<StackService, number> {
+  const per = (service: StackService) => Math.round(((after[service] - before[service]) / items) * 1e7) / 10;
+  return { postgres: per('postgres'), kafka: per('kafka') };
+}
