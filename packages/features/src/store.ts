@@ -535,7 +535,7 @@ async function insertOfflineRows(
     `with inserted as (
        insert into feature_offline_rows (${offlineColumns})
        select $1, $2, $3, $4, u.o, u.e, u.t, u.v, u.a
-       from unnest($5::bigint[], $6::text[], $7::timestamptz[], $8::jsonb[], $9::jsonb[]) as u(o, e, t, v, a)
+       from unnest($5::bigint[], $6::text[], $7::timestamptz[], $8::json[], $9::json[]) as u(o, e, t, v, a)
        on conflict do nothing
        returning 1)
      select count(*)::int as n from inserted`,

@@ -5,6 +5,7 @@ import {
   foreignKey,
   index,
   integer,
+  json,
   jsonb,
   pgTable,
   primaryKey,
@@ -67,8 +68,10 @@ export const featureOfflineRows = pgTable(
     kafkaOffset: bigint('kafka_offset', { mode: 'bigint' }).notNull(),
     entityId: text('entity_id').notNull(),
     eventTime: timestamp('event_time', { withTimezone: true, mode: 'date' }).notNull(),
-    values: jsonb('values').$type<Record<string, FeatureValueJson>>().notNull(),
-    aggregates: jsonb('aggregates').$type<Record<string, number | null>>().notNull(),
+    // json, not jsonb: PostgreSQL keeps the text ingestion wrote and only checks it, where jsonb
+    // converts every row (about 3 of the ~10 µs a row costs to COPY). Readers take whole documents.
+    values: json('values').$type<Record<string, FeatureValueJson>>().notNull(),
+    aggregates: json('aggregates').$type<Record<string, number | null>>().notNull(),
     ingestedAt: timestamp('ingested_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
   },
   (t) => [
