@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { expired, noMatch, pointInTimeMatch, type LabelRow, type ViewRows } from '../src/point-in-time.ts';
+import {
+  expired,
+  indexLabels,
+  noMatch,
+  pointInTimeMatch,
+  type LabelRow,
+  type ViewRows,
+} from '../src/point-in-time.ts';
 
 /** The definition, row by row: the latest row at or before the label's time (ties: later position). */
 function bruteForce(labels: readonly LabelRow[], view: ViewRows): number[] {
@@ -104,6 +111,11 @@ describe('pointInTimeMatch', () => {
       );
       const v = view(rows, Math.floor(next() * 400));
       expect([...pointInTimeMatch(labels, v)]).toEqual(bruteForce(labels, v));
+      // One label index serves every view of a training set.
+      const index = indexLabels(labels);
+      const other = view(rows.slice(0, Math.floor(rows.length / 2)), Math.floor(next() * 400));
+      expect([...pointInTimeMatch(labels, v, index)]).toEqual(bruteForce(labels, v));
+      expect([...pointInTimeMatch(labels, other, index)]).toEqual(bruteForce(labels, other));
     }
   });
 });
