@@ -1,7 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
-import { parquetWriteBuffer } from 'hyparquet-writer';
-import { compressSync as snappyCompress } from 'snappy';
 import { sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { datasetColumns } from '@shepherd/contracts/trainer';
@@ -17,6 +15,7 @@ import {
 import type { ArtifactStore } from '@shepherd/artifacts/types';
 import { ShepherdError } from '@shepherd/core/errors';
 import type { Database } from '@shepherd/db/client';
+import { writeParquetColumns, type ParquetColumn, type ParquetColumnType } from './parquet.ts';
 import { getFeatureView, type RegisteredFeatureView } from './registry.ts';
 
 /*
@@ -644,13 +643,8 @@ function parseLabel(
   return { ok: true, event: parsed.data };
 }
 
-type ParquetType = 'STRING' | 'DOUBLE' | 'BOOLEAN' | 'TIMESTAMP';
-
-interface OutputColumn {
-  name: string;
-  type: ParquetType;
-  data: unknown[];
-}
+type ParquetType = ParquetColumnType;
+type OutputColumn = ParquetColumn;
 
 /** Integers are written as DOUBLE: exact below 2^53, and what float models read anyway. */
 function parquetType(type: FeatureType | 'aggregate'): ParquetType {
@@ -660,34 +654,5 @@ function parquetType(type: FeatureType | 'aggregate'): ParquetType {
 }
 
 export function writeParquet(columns: OutputColumn[]): Uint8Array {
-  const buffer = parquetWriteBuffer({
-    columnData: columns.map((c) => ({
-      name: c.name,
-      type: c.type,
-      data: c.type === 'STRING' ? utf8Values(c.data) : c.data,
-      nullable: true,
-    })),
-    rowGroupSize: 100_000,
-    // Page and chunk min/max serve predicate pushdown; a training set is read whole, and leaving
-    // them out makes writing about a third faster.
-    statistics: false,
-    // The same codec (Snappy) in native code: the writer's own, in JavaScript, took ~7× as long
-    // per byte on feature columns and was a third of the time spent writing a training set.
-    compressors: { SNAPPY: (bytes: Uint8Array) => snappyCompress(bytes) },
-  });
-  return new Uint8Array(buffer);
-}
-
-/**
- * Strings as UTF-8 bytes, which the writer takes as they are. Its own conversion gives every string
- * a buffer of its own; `Buffer.from` cuts small ones from a shared slab, and this was a sixth of
- * the time spent writing.
- */
-function utf8Values(data: readonly unknown[]): unknown[] {
-  const out = new Array<unknown>(data.length);
-  for (let i = 0; i < data.length; i++) {
-    const value = data[i];
-    out[i] = typeof value === 'string' ? Buffer.from(value, 'utf8') : value;
-  }
-  return out;
+  return writeParquetColumns(columns, { rowGroupSize: 100_000 });
 }
