@@ -258,7 +258,6 @@ function varint(value: number): number[] {
 
 /** Just enough of Thrift's compact protocol for Parquet's page headers and footer. */
 const Thrift = {
-  bool: 'bool',
   i32: 'i32',
   i64: 'i64',
   binary: 'binary',
@@ -271,28 +270,27 @@ const Thrift = {
   },
 } as const;
 
-type ThriftType = 'bool' | 'i32' | 'i64' | 'binary' | 'list' | 'struct';
+type ThriftType = 'i32' | 'i64' | 'binary' | 'list' | 'struct';
 type ThriftList = [ThriftType, unknown[]];
 type ThriftField =
-  | [number, 'bool', boolean]
   | [number, 'i32' | 'i64', number]
   | [number, 'binary', string]
   | [number, 'list', ThriftList]
   | [number, 'struct', ThriftStruct];
 type ThriftStruct = ThriftField[];
 
-const thriftCode: Record<ThriftType, number> = { bool: 1, i32: 5, i64: 6, binary: 8, list: 9, struct: 12 };
+const thriftCode: Record<ThriftType, number> = { i32: 5, i64: 6, binary: 8, list: 9, struct: 12 };
 
 function writeStruct(out: number[], fields: ThriftStruct): void {
   let last = 0;
   for (const [id, type, value] of fields) {
-    // Booleans carry their value in the field header's type: 1 true, 2 false.
-    const typeCode = type === 'bool' ? (value ? 1 : 2) : thriftCode[type];
+    const typeCode = thriftCode[type];
+    // The id as a delta in the header's high nibble when it fits, else in full after it.
     const delta = id - last;
     if (delta > 0 && delta <= 15) out.push((delta << 4) | typeCode);
     else out.push(typeCode, ...varint(zigzag(id)));
     last = id;
-    if (type !== 'bool') writeValue(out, type, value);
+    writeValue(out, type, value);
   }
   out.push(0);
 }
@@ -319,9 +317,6 @@ function writeValue(out: number[], type: ThriftType, value: unknown): void {
     }
     case 'struct':
       writeStruct(out, value as ThriftStruct);
-      return;
-    case 'bool':
-      out.push(value ? 1 : 2);
       return;
   }
 }
