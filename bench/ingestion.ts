@@ -4,7 +4,7 @@
  * against a plain kafkajs consumer group reading the same topic in the same run.
  */
 import { randomUUID } from 'node:crypto';
-import { loadavg } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import type { Message } from 'kafkajs';
 import { pino } from 'pino';
 import { createKafka } from '../packages/clients/src/kafka.ts';
@@ -110,6 +110,11 @@ const benchmark: Benchmark = async ({ quick, log }): Promise<BenchResult> => {
     log(`shepherd ingestion: ${Math.round(rate)} events/s in ${stats.batches} batches`);
 
     const ratio = rate / plainRate;
+    // Every process's CPU for one event, and the rate that much CPU allows on this machine's cores
+    // if nothing else ran: a ceiling no tuning of the pipeline's waits can pass.
+    const ingestCpuPerEvent = (ingestCpuSeconds / total) * 1e6;
+    const machineCpuPerEvent = ingestCpuPerEvent + ingestStackCpu.postgres + ingestStackCpu.kafka;
+    const cores = availableParallelism();
     return {
       name: 'ingestion',
       description: `Feature ingestion of ${total.toLocaleString('en-US')} card-transaction events (card_transactions v2: 12 features, 3 window aggregates; ${PARTITIONS} partitions) from Kafka into the offline and online stores, from consumer start to the last event committed.`,
@@ -131,6 +136,8 @@ const benchmark: Benchmark = async ({ quick, log }): Promise<BenchResult> => {
         shepherd_kafka_cpu_us_per_event: ingestStackCpu.kafka,
         reference_postgres_cpu_us_per_event: plainStackCpu.postgres,
         reference_kafka_cpu_us_per_event: plainStackCpu.kafka,
+        shepherd_machine_cpu_us_per_event: Math.round(machineCpuPerEvent * 10) / 10,
+        cpu_ceiling_events_per_s: Math.round((cores * 1e6) / machineCpuPerEvent),
         load_average_1m_before: Math.round(loadBefore * 100) / 100,
         load_average_1m_after: Math.round(loadAfter * 100) / 100,
       },
@@ -144,6 +151,7 @@ const benchmark: Benchmark = async ({ quick, log }): Promise<BenchResult> => {
         'Shepherd per batch: validation (compiled zod), DLQ for rejects, then (pipelined with the next fetches, batches that queued up written together) offline rows by COPY + online upserts + window aggregates (history cached in process) + progress in one PostgreSQL transaction, then the offset commit.',
         'Load averages are of the whole machine (other work included); *_process_cpu_* is this process alone, *_postgres_cpu_* and *_kafka_cpu_* every PostgreSQL process and the Kafka broker over the same interval (bench/_stack-cpu.ts, from /proc).',
         'Kafka, PostgreSQL and this process share the same cores.',
+        `cpu_ceiling_events_per_s: the ${cores} cores divided by shepherd_machine_cpu_us_per_event (this process + PostgreSQL + Kafka per event): the most this pipeline could ingest here with every core busy on it; the target needs ${Math.round(plainRate / 2).toLocaleString('en-US')}/s in this run.`,
       ],
     };
   } finally {
