@@ -7,12 +7,8 @@ import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
-import {
-  indexLabels,
-  pointInTimeMatch,
-  writeParquet,
-  type LabelRow,
-} from '../packages/features/src/point-in-time.ts';
+import { writeParquetColumns } from '../packages/features/src/parquet.ts';
+import { indexLabels, pointInTimeMatch, type LabelRow } from '../packages/features/src/point-in-time.ts';
 import type { Benchmark, BenchResult } from './lib.ts';
 
 interface ViewData {
@@ -124,7 +120,7 @@ function shepherdBuild(labels: LabelRow[], views: ViewData[]) {
   columns.push({ name: 'label', type: 'DOUBLE', data: labels.map((l) => l.label) });
   const joinMs = performance.now() - joinStarted;
   const writeStarted = performance.now();
-  const parquet = writeParquet(columns);
+  const parquet = writeParquetColumns(columns);
   const writeMs = performance.now() - writeStarted;
   return { columns, parquet, joinMs, writeMs };
 }

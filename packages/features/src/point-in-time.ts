@@ -284,7 +284,7 @@ export async function buildPointInTimeSet(
     if (label.timeMs > maxMs) maxMs = label.timeMs;
   }
 
-  const outputColumns: OutputColumn[] = [
+  const outputColumns: ParquetColumn[] = [
     { name: columns.id, type: 'STRING', data: labels.map((l) => l.id) },
     { name: columns.entity, type: 'STRING', data: labels.map((l) => l.entityId) },
     { name: columns.time, type: 'TIMESTAMP', data: labels.map((l) => l.timeMs) },
@@ -328,7 +328,7 @@ export async function buildPointInTimeSet(
   }
   outputColumns.push({ name: columns.label, type: 'DOUBLE', data: labels.map((l) => l.label) });
 
-  const parquet = writeParquet(outputColumns);
+  const parquet = writeParquetColumns(outputColumns);
   const prefix = `training-sets/${input.setId}`;
   const data = await deps.artifacts.put(`${prefix}/data.parquet`, parquet);
   const manifest: PointInTimeManifest = pointInTimeManifest.parse({
@@ -643,16 +643,9 @@ function parseLabel(
   return { ok: true, event: parsed.data };
 }
 
-type ParquetType = ParquetColumnType;
-type OutputColumn = ParquetColumn;
-
 /** Integers are written as DOUBLE: exact below 2^53, and what float models read anyway. */
-function parquetType(type: FeatureType | 'aggregate'): ParquetType {
+function parquetType(type: FeatureType | 'aggregate'): ParquetColumnType {
   if (type === 'string') return 'STRING';
   if (type === 'bool') return 'BOOLEAN';
   return 'DOUBLE';
-}
-
-export function writeParquet(columns: OutputColumn[]): Uint8Array {
-  return writeParquetColumns(columns, { rowGroupSize: 100_000 });
 }
