@@ -1,3 +1,7 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
 import { parquetMetadata, parquetReadObjects } from 'hyparquet';
 import { describe, expect, it } from 'vitest';
 import { writeParquetColumns, type ParquetColumn } from '../src/parquet.ts';
@@ -68,6 +72,49 @@ describe('writeParquetColumns', () => {
     expect(back.map((r) => r.dense)).toEqual(dense);
     expect(back.map((r) => r.names)).toEqual(names);
     expect(back.map((r) => r.bits)).toEqual(bits);
+  });
+
+  it('is read back the same by a second, independent reader (DuckDB)', async () => {
+    const next = random(11);
+    const rows = 1_500;
+    const amounts = Array.from({ length: rows }, () =>
+      next() < 0.2 ? null : Math.round(next() * 1e6) / 100,
+    );
+    const ids = Array.from({ length: rows }, (_, i) => (i % 13 === 0 ? null : `card-${i} ✓`));
+    const times = Array.from({ length: rows }, (_, i) =>
+      i % 7 === 0 ? null : Date.UTC(2026, 5, 1) + i * 1_001,
+    );
+    const flags = Array.from({ length: rows }, (_, i) => (i % 11 === 0 ? null : i % 3 === 0));
+    const dir = await mkdtemp(join(tmpdir(), 'shepherd-parquet-'));
+    const instance = await DuckDBInstance.create(':memory:');
+    const duck = await instance.connect();
+    try {
+      const path = join(dir, 'set.parquet');
+      await writeFile(
+        path,
+        writeParquetColumns(
+          [
+            { name: 'amount', type: 'DOUBLE', data: amounts },
+            { name: 'id', type: 'STRING', data: ids },
+            { name: 'event_time', type: 'TIMESTAMP', data: times },
+            { name: 'flag', type: 'BOOLEAN', data: flags },
+          ],
+          { rowGroupSize: 400 },
+        ),
+      );
+      const reader = await duck.runAndReadAll(
+        `select amount, id, epoch_ms(event_time) as t, flag from read_parquet('${path}')`,
+      );
+      const [amount, id, t, flag] = reader.getColumnsJS();
+      expect(amount).toEqual(amounts);
+      expect(id).toEqual(ids);
+      expect(t).toEqual(times.map((v) => (v === null ? null : BigInt(v))));
+      expect(flag).toEqual(flags);
+    } finally {
+      duck.closeSync();
+      instance.closeSync();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('writes a file with no rows, and refuses a value of the wrong type naming its column', async () => {
