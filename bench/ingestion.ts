@@ -130,7 +130,7 @@ const benchmark: Benchmark = async ({ quick, log }): Promise<BenchResult> => {
         rejected: stats.rejected,
         mean_event_bytes: Math.round(plainBytes / total),
         // CPU of this process (PostgreSQL's is not in it): steadier than rates on a shared machine.
-        shepherd_process_cpu_us_per_event: Math.round((ingestCpuSeconds / total) * 1e7) / 10,
+        shepherd_process_cpu_us_per_event: Math.round(ingestCpuPerEvent * 10) / 10,
         reference_process_cpu_us_per_event: Math.round((plainCpuSeconds / total) * 1e7) / 10,
         shepherd_postgres_cpu_us_per_event: ingestStackCpu.postgres,
         shepherd_kafka_cpu_us_per_event: ingestStackCpu.kafka,
