@@ -56,11 +56,11 @@ export function writeParquetColumns(
     const chunks: ThriftStruct[] = [];
     let groupBytes = 0;
     for (const column of columns) {
-      const page = encodePage(column, from, to);
-      const compressed = snappyCompress(page.body);
+      const body = encodePage(column, from, to);
+      const compressed = snappyCompress(body);
       const header = Thrift.encode([
         [1, Thrift.i32, dataPage],
-        [2, Thrift.i32, page.body.length],
+        [2, Thrift.i32, body.length],
         [3, Thrift.i32, compressed.length],
         [
           5,
@@ -76,7 +76,7 @@ export function writeParquetColumns(
       const pageOffset = offset;
       parts.push(header, compressed);
       offset += header.length + compressed.length;
-      const uncompressed = header.length + page.body.length;
+      const uncompressed = header.length + body.length;
       const written = header.length + compressed.length;
       groupBytes += uncompressed;
       chunks.push([
@@ -149,7 +149,7 @@ function schemaElement(column: ParquetColumn): ThriftStruct {
 }
 
 /** One column's rows [from, to) as a v1 page body: 4-byte length + definition levels, then values. */
-function encodePage(column: ParquetColumn, from: number, to: number): { body: Uint8Array } {
+function encodePage(column: ParquetColumn, from: number, to: number): Uint8Array {
   const { data, type, name } = column;
   const count = to - from;
   let present = 0;
@@ -209,7 +209,7 @@ function encodePage(column: ParquetColumn, from: number, to: number): { body: Ui
       bit++;
     }
   }
-  return { body };
+  return body;
 }
 
 /**
