@@ -1,6 +1,7 @@
 /**
  * Gateway latency and throughput: single-row predictions over HTTP at a fixed 1,000 requests/s
- * against the same ONNX model called directly (one session, in this process) at the same rate.
+ * (sent by the compiled client in bench/loadgen) against the same ONNX model called directly (one
+ * session, in this process) at the same rate.
  * The gateway is the real app (`apps/gateway/src/main.ts`) in a child process over the real stack:
  * token check, routing table, sticky split, feature encoding, ONNX, prediction log to Kafka and
  * per-second stats to PostgreSQL all run as in production.
@@ -20,6 +21,7 @@ import { fixturePath, servingFixture } from '../apps/gateway/test/harness.ts';
 import type { Benchmark, BenchResult } from './lib.ts';
 import { atFixedRate, type Latencies } from './_fixed-rate.ts';
 import { httpCall, startHttpFloor } from './_http.ts';
+import { httpAtFixedRate, type LoadResult } from './_loadgen.ts';
 
 const RATE = 1000;
 const ENTITIES = 1000;
@@ -146,6 +148,23 @@ const benchmark: Benchmark = async ({ quick, log }): Promise<BenchResult> => {
     floor = await startHttpFloor({ '/predict': await sample.text() });
     const floorCall = (i: number) =>
       httpCall(agent, { port: floor!.port, method: 'POST', path: '/predict', body: bodies[i % ENTITIES]! });
+    // The same requests for the compiled client.
+    const predictLoad = bodies.map((body) => ({
+      method: 'POST' as const,
+      path: '/v1/endpoints/bench/predict',
+      headers: { authorization: `Bearer ${fx.token}` },
+      body,
+    }));
+    const floorLoad = bodies.map((body) => ({ method: 'POST' as const, path: '/predict', body }));
+    const lookupLoad = Array.from({ length: ENTITIES }, (_, i) => ({
+      ...predictLoad[0]!,
+      body: lookupBodies[(i * 7919) % ENTITIES]!,
+    }));
+    const failures = new Set<string>();
+    const noting = (result: LoadResult) => {
+      if (result.firstError) failures.add(result.firstError);
+      return result;
+    };
     const rows = Array.from({ length: ENTITIES }, (_, i) => {
       const f = features(i);
       return Float32Array.from([f.amount, f.velocity, f.is_foreign ? 1 : 0]);
@@ -171,12 +190,15 @@ const benchmark: Benchmark = async ({ quick, log }): Promise<BenchResult> => {
     const windowStart = new Date();
     for (let half = 0; half < halves; half++) {
       reference.push(await atFixedRate(RATE, seconds / halves, direct));
-      gateway.push(await atFixedRate(RATE, seconds / halves, (i) => http(bodies[i % ENTITIES]!)));
-      bare.push(await atFixedRate(RATE, seconds / halves, floorCall));
+      gateway.push(noting(await httpAtFixedRate(port, predictLoad, RATE, seconds / halves)));
+      bare.push(noting(await httpAtFixedRate(floor.port, floorLoad, RATE, seconds / halves)));
     }
     const windowEnd = new Date();
     await new Promise((resolve) => setTimeout(resolve, 1100));
-    const online = await atFixedRate(RATE, quick ? 1 : 5, (i) => http(lookupBodies[(i * 7919) % ENTITIES]!));
+    // The same predictions from a keep-alive node:http agent in this process, the client these
+    // figures came from before: what a Node client's own event loop adds to the tail.
+    const nodeClient = await atFixedRate(RATE, seconds / halves, (i) => http(bodies[i % ENTITIES]!));
+    const online = noting(await httpAtFixedRate(port, lookupLoad, RATE, quick ? 1 : 5));
     const saturated = await saturate(32, quick ? 1 : 5, (i) => http(bodies[i % ENTITIES]!));
 
     // The gateway's own view (arrival to answer, without the client and the loopback): its
@@ -198,6 +220,7 @@ const benchmark: Benchmark = async ({ quick, log }): Promise<BenchResult> => {
       sum(gateway, (l) => l.errors) +
       sum(reference, (l) => l.errors) +
       sum(bare, (l) => l.errors) +
+      nodeClient.errors +
       online.errors;
     const figures: Record<string, number> = {
       direct_p50_ms: round3(Math.max(...reference.map((l) => l.p50))),
@@ -211,6 +234,8 @@ const benchmark: Benchmark = async ({ quick, log }): Promise<BenchResult> => {
       http_floor_p50_ms: round3(Math.max(...bare.map((l) => l.p50))),
       http_floor_p99_ms: round3(floorP99),
       added_over_floor_p99_ms: round3(gatewayP99 - floorP99),
+      gateway_node_client_p50_ms: round3(nodeClient.p50),
+      gateway_node_client_p99_ms: round3(nodeClient.p99),
       server_side_requests: server.requests,
       server_side_p50_ms: round3(server.p50Ms ?? NaN),
       server_side_p99_ms: round3(server.p99Ms ?? NaN),
@@ -234,12 +259,14 @@ const benchmark: Benchmark = async ({ quick, log }): Promise<BenchResult> => {
         met: addedP99 < 1 && figures.errors === 0,
       },
       notes: [
-        'The gateway runs as its own process (apps/gateway/src/main.ts) with the prediction log going to the real Kafka and stats to the real PostgreSQL; the client is a keep-alive node:http agent in the benchmark process.',
+        'The gateway runs as its own process (apps/gateway/src/main.ts) with the prediction log going to the real Kafka and stats to the real PostgreSQL.',
+        "The HTTP client is bench/loadgen (C, one thread, epoll, keep-alive sockets, open loop from each request's due time), so the tail is the gateway's and the machine's rather than a Node client's event loop; the direct reference is timed by the same open-loop pacing in this process. gateway_node_client_*: the same predictions from a keep-alive node:http agent in this process, for comparison with the figures before the compiled client.",
         'Measured in two interleaved halves per side; the worst half of each side is reported.',
         'Load generator, gateway, PostgreSQL, Kafka and the rest of the local stack share the same cores.',
         "server_side_*: the gateway's own latency histogram in serving_stats (arrival to answer, no client or loopback), read as bucket upper bounds (up to ~19 % high), over the whole seconds of the measured window.",
         `http_floor_*: a bare node:http server in its own process answering the gateway's response bytes with no other work, measured in the same interleaved halves (bench/_http.ts): the p99 of the HTTP hop alone on this machine (${round3(floorP99)} ms this run), which the target's 1 ms added over an in-process call already includes; added_over_floor_* is what the gateway's own work adds to that hop.`,
         `online_lookup_*: the same requests without features, so each needs the online store (PostgreSQL) – not part of the target.`,
+        ...(failures.size > 0 ? [`Failures: ${[...failures].join('; ')}`] : []),
       ],
     };
   } finally {
