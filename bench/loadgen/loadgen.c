@@ -4,7 +4,7 @@
  *
  * Why not the Node benchmark process: on this two-core machine its own event loop (timers,
  * promises, the HTTP parser, GC) added about a millisecond to every p99 it measured. A bare
- * node:http server answered a small compiled client with p99 0.2-0.4 ms and the Node client with
+ * node:http server answered a small compiled client with p99 0.2-0.5 ms and the Node client with
  * 1.2-1.6 ms. Go's net/http client was tried too: its sleeps wake through the runtime's network
  * poller (millisecond resolution) and each request hops between goroutines, p50 0.3 ms over the
  * same server. This is one thread, one epoll set and keep-alive sockets: a client that costs
