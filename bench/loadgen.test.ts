@@ -103,8 +103,21 @@ describe('the compiled load generator', () => {
     expect(result.firstError).toBe('a response without Content-Length');
   });
 
+  it('drops a keep-alive socket the server closed and carries on with a new one', async () => {
+    // The server closes each socket after its answer, as one does at its keep-alive timeout.
+    const { port, seen } = await serve((_, res) => {
+      res.setHeader('connection', 'close');
+      json(res, 200, {});
+    });
+    const result = await httpAtFixedRate(port, [{ path: '/' }], 20, 0.5, { warmup: 0 });
+    expect(result.errors).toBe(0);
+    expect(result.count).toBe(10);
+    expect(seen).toHaveLength(10);
+  });
+
   it('names a bad argument instead of measuring something else', async () => {
     await expect(httpAtFixedRate(1, [{ path: '/' }], 0, 1)).rejects.toThrow(/RATE.*must be positive/);
+    await expect(httpAtFixedRate(1, [{ path: '/' }], 1, 0.1)).rejects.toThrow(/must be positive/);
     await expect(httpAtFixedRate(1, [], 10, 1)).rejects.toThrow(/at least one request/);
   });
 

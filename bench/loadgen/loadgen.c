@@ -27,6 +27,7 @@
 #include <math.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -109,7 +110,16 @@ static struct conn *open_conn(void) {
   return c;
 }
 
-static void send_on(struct conn *c, long i) {
+static void close_conn(struct conn *c) {
+  epoll_ctl(epfd, EPOLL_CTL_DEL, c->fd, NULL);
+  close(c->fd);
+  c->fd = -1;
+  c->request = -1;
+  nconns--;
+}
+
+/* False when the socket failed (the server closed it): the request is then an error. */
+static int send_on(struct conn *c, long i) {
   struct blob *r = &requests[i % nrequests];
   c->request = i;
   c->len = c->need = 0;
@@ -117,9 +127,13 @@ static void send_on(struct conn *c, long i) {
   size_t sent = 0;
   while (sent < r->len) {
     ssize_t n = write(c->fd, r->data + sent, r->len - sent);
-    if (n < 0 && errno != EINTR && errno != EAGAIN) die("write");
+    if (n < 0 && errno != EINTR && errno != EAGAIN) {
+      record_error(strerror(errno));
+      return 0;
+    }
     if (n > 0) sent += n;
   }
+  return 1;
 }
 
 /* The response's total length once its headers are in, 0 before; -1 if it cannot be framed. */
@@ -187,7 +201,7 @@ int main(int argc, char **argv) {
   port = atoi(argv[1]);
   double rate = atof(argv[2]), seconds = atof(argv[3]), warmup = atof(argv[4]);
   maxconns = atoi(argv[5]);
-  if (port <= 0 || rate <= 0 || seconds <= 0 || warmup < 0 || maxconns <= 0) {
+  if (port <= 0 || rate <= 0 || seconds <= 0 || warmup < 0 || maxconns <= 0 || lround(rate * seconds) < 1) {
     fprintf(stderr, "loadgen: PORT, RATE, SECONDS and MAX_CONNECTIONS must be positive, WARMUP_SECONDS zero or more\n");
     return 2;
   }
@@ -201,6 +215,7 @@ int main(int argc, char **argv) {
   struct conn **idle = malloc(maxconns * sizeof *idle);
   int nidle = 0;
   if ((epfd = epoll_create1(0)) < 0) die("epoll_create1");
+  signal(SIGPIPE, SIG_IGN); /* a write to a socket the server closed fails instead of killing us */
   /* The kernel may fire a sleeper's timer up to its slack late (50 us by default), and that
      lateness would count in every latency: ask for none. */
   prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
@@ -215,7 +230,12 @@ int main(int argc, char **argv) {
     while (next < total && due_ns(next) <= now) queue[qtail++] = next++;
     while (qhead < qtail && (nidle > 0 || nconns < maxconns)) {
       struct conn *c = nidle > 0 ? idle[--nidle] : open_conn();
-      send_on(c, queue[qhead++]);
+      long i = queue[qhead++];
+      if (!send_on(c, i)) {
+        latencies[i] = (now_ns() - due_ns(i)) / 1e6;
+        done++;
+        close_conn(c);
+      }
     }
     /* Sleep in epoll until the next due time, to the microsecond. */
     struct timespec timeout = {0, 0}, *wait = NULL;
@@ -230,22 +250,24 @@ int main(int argc, char **argv) {
     if (n < 0 && errno != EINTR) die("epoll_pwait2");
     for (int k = 0; k < n; k++) {
       struct conn *c = events[k].data.ptr;
-      if (c->request < 0) continue;
+      if (c->request < 0) {
+        /* An idle socket is readable only when the server closed it (its keep-alive timeout):
+           drop it, or epoll reports it again at once, forever. */
+        for (int j = 0; j < nidle; j++)
+          if (idle[j] == c) idle[j] = idle[--nidle];
+        close_conn(c);
+        continue;
+      }
       int state = on_readable(c);
       if (state == 0) continue;
       latencies[c->request] = (now_ns() - due_ns(c->request)) / 1e6;
       done++;
       if (state < 0) { /* the socket is unusable: close it, another opens when needed */
-        epoll_ctl(epfd, EPOLL_CTL_DEL, c->fd, NULL);
-        close(c->fd);
-        c->fd = -1;
-        c->request = -1;
-        nconns--;
+        close_conn(c);
         continue;
       }
       c->request = -1;
-      if (qhead < qtail) send_on(c, queue[qhead++]);
-      else idle[nidle++] = c;
+      idle[nidle++] = c; /* the next turn of the loop sends what is queued */
     }
   }
   double elapsed = (now_ns() - due_ns(skipped)) / 1e9;
