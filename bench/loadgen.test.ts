@@ -48,9 +48,10 @@ describe('the compiled load generator', () => {
   it('sends every request once, in order, warm-up included, and counts only the measured ones', async () => {
     const { port, seen } = await serve((_, res) => json(res, 200, { ok: true }));
     const requests = ['/a', '/b', '/c'].map((path) => ({ path, headers: { authorization: 'Bearer t' } }));
-    const result = await httpAtFixedRate(port, requests, 200, 0.5, { warmup: 0.25 });
+    // One socket, so the server sees them in the order they were sent.
+    const result = await httpAtFixedRate(port, requests, 200, 0.5, { warmup: 0.25, maxConnections: 1 });
     expect(seen).toHaveLength(150);
-    expect(seen.map((r) => r.url).slice(0, 6)).toEqual(['/a', '/b', '/c', '/a', '/b', '/c']);
+    expect(seen.map((r) => r.url)).toEqual(Array.from({ length: 150 }, (_, i) => ['/a', '/b', '/c'][i % 3]));
     expect(result.count).toBe(100);
     expect(result.errors).toBe(0);
     expect(result.firstError).toBeUndefined();
@@ -103,16 +104,28 @@ describe('the compiled load generator', () => {
     expect(result.firstError).toBe('a response without Content-Length');
   });
 
-  it('drops a keep-alive socket the server closed and carries on with a new one', async () => {
-    // The server closes each socket after its answer, as one does at its keep-alive timeout.
+  it('drops a keep-alive socket the server closed while idle, and carries on with a new one', async () => {
+    // The server closes each socket 5 ms after its answer, as at its keep-alive timeout; requests
+    // come every 100 ms.
+    const { port, seen } = await serve((_, res) => {
+      const socket = res.socket; // detached from the response once it is sent
+      json(res, 200, {});
+      setTimeout(() => socket?.destroy(), 5);
+    });
+    const result = await httpAtFixedRate(port, [{ path: '/' }], 10, 1, { warmup: 0 });
+    expect(result.errors).toBe(0);
+    expect(result.count).toBe(10);
+    expect(seen).toHaveLength(10);
+  });
+
+  it('closes a socket whose answer said Connection: close', async () => {
     const { port, seen } = await serve((_, res) => {
       res.setHeader('connection', 'close');
       json(res, 200, {});
     });
-    const result = await httpAtFixedRate(port, [{ path: '/' }], 20, 0.5, { warmup: 0 });
+    const result = await httpAtFixedRate(port, [{ path: '/' }], 100, 0.2, { warmup: 0 });
     expect(result.errors).toBe(0);
-    expect(result.count).toBe(10);
-    expect(seen).toHaveLength(10);
+    expect(seen).toHaveLength(20);
   });
 
   it('names a bad argument instead of measuring something else', async () => {

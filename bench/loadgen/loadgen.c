@@ -44,6 +44,7 @@ struct conn {
   long request; /* index in flight, -1 when idle */
   char *buf;
   size_t len, cap, need; /* need: whole response length once the headers are read, else 0 */
+  int closing;           /* the response said Connection: close */
 };
 
 static struct blob *requests;
@@ -123,6 +124,7 @@ static int send_on(struct conn *c, long i) {
   struct blob *r = &requests[i % nrequests];
   c->request = i;
   c->len = c->need = 0;
+  c->closing = 0;
   /* Requests are a few kilobytes and the socket buffer is empty: the first write sends them whole. */
   size_t sent = 0;
   while (sent < r->len) {
@@ -141,10 +143,12 @@ static long response_length(struct conn *c) {
   char *end = memmem(c->buf, c->len, "\r\n\r\n", 4);
   if (!end) return 0;
   size_t header = end + 4 - c->buf;
+  long length = -1;
   for (char *line = memchr(c->buf, '\n', header); line && line < end; line = memchr(line + 1, '\n', end - line)) {
-    if (strncasecmp(line + 1, "content-length:", 15) == 0) return header + strtol(line + 16, NULL, 10);
+    if (strncasecmp(line + 1, "content-length:", 15) == 0) length = header + strtol(line + 16, NULL, 10);
+    if (strncasecmp(line + 1, "connection: close", 17) == 0) c->closing = 1;
   }
-  return -1;
+  return length;
 }
 
 /* Reads what is there; true once the response in flight is whole (or failed). */
@@ -262,7 +266,7 @@ int main(int argc, char **argv) {
       if (state == 0) continue;
       latencies[c->request] = (now_ns() - due_ns(c->request)) / 1e6;
       done++;
-      if (state < 0) { /* the socket is unusable: close it, another opens when needed */
+      if (state < 0 || c->closing) { /* the socket is done: close it, another opens when needed */
         close_conn(c);
         continue;
       }
