@@ -8,7 +8,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { writeParquetColumns } from '../packages/features/src/parquet.ts';
-import { indexLabels, pointInTimeMatch, type LabelRow } from '../packages/features/src/point-in-time.ts';
+import {
+  gatherColumn,
+  indexLabels,
+  pointInTimeMatch,
+  type LabelRow,
+} from '../packages/features/src/point-in-time.ts';
 import type { Benchmark, BenchResult } from './lib.ts';
 
 interface ViewData {
@@ -19,7 +24,7 @@ interface ViewData {
   timeMs: Float64Array;
   partition: Int32Array;
   offset: Float64Array;
-  /** values[f][row] */
+  /** values[f][row]: a column per feature, as loadOfflineRows gives buildPointInTimeSet. */
   values: Float64Array[];
 }
 
@@ -108,13 +113,7 @@ function shepherdBuild(labels: LabelRow[], views: ViewData[]) {
   for (const view of views) {
     const match = pointInTimeMatch(labels, view, labelIndex);
     for (let f = 0; f < view.features.length; f++) {
-      const source = view.values[f]!;
-      const data = new Array<number | null>(labels.length);
-      for (let i = 0; i < labels.length; i++) {
-        const m = match[i]!;
-        data[i] = m >= 0 ? source[m]! : null;
-      }
-      columns.push({ name: view.features[f]!, type: 'DOUBLE', data });
+      columns.push({ name: view.features[f]!, type: 'DOUBLE', data: gatherColumn(match, view.values[f]!) });
     }
   }
   columns.push({ name: 'label', type: 'DOUBLE', data: labels.map((l) => l.label) });

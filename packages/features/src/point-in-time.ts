@@ -81,6 +81,19 @@ export function indexLabels(labels: readonly LabelRow[]): LabelIndex {
 }
 
 /**
+ * One output column: for each label, the value `column` holds for the row `match` gave it, or null
+ * (no row, or expired).
+ */
+export function gatherColumn(match: Int32Array, column: ArrayLike<FeatureValue | undefined>): FeatureValue[] {
+  const data = new Array<FeatureValue>(match.length);
+  for (let i = 0; i < match.length; i++) {
+    const m = match[i]!;
+    data[i] = m >= 0 ? (column[m] ?? null) : null;
+  }
+  return data;
+}
+
+/**
  * The join itself, in memory: for each label, the index of the row of `view` it takes. Linear in
  * labels + rows apart from sorting each entity's own rows: both sides are bucketed by entity
  * (counting sort), each bucket sorted by time, then walked with two pointers.
@@ -293,10 +306,19 @@ export async function buildPointInTimeSet(
   const labelIndex = indexLabels(labels);
   for (let v = 0; v < registered.length; v++) {
     const view = registered[v]!;
+    const wanted = {
+      values: [...new Set(selections[v]!.filter((c) => !c.aggregate).map((c) => c.source))],
+      aggregates: [...new Set(selections[v]!.filter((c) => c.aggregate).map((c) => c.source))],
+    };
     const rows =
       labels.length === 0
-        ? emptyOfflineRows()
-        : await loadOfflineRows(deps.db, view, { fromMs: minMs - view.view.ttlSeconds * 1000, toMs: maxMs });
+        ? emptyOfflineRows(wanted)
+        : await loadOfflineRows(
+            deps.db,
+            view,
+            { fromMs: minMs - view.view.ttlSeconds * 1000, toMs: maxMs },
+            wanted,
+          );
     const match = pointInTimeMatch(labels, { ...rows, ttlMs: view.view.ttlSeconds * 1000 }, labelIndex);
     let matched = 0;
     let expiredCount = 0;
@@ -305,12 +327,8 @@ export async function buildPointInTimeSet(
       else if (m === expired) expiredCount++;
     }
     for (const column of selections[v]!) {
-      const source = column.aggregate ? rows.aggregates : rows.values;
-      const data = new Array<FeatureValue>(labels.length);
-      for (let i = 0; i < labels.length; i++) {
-        const m = match[i]!;
-        data[i] = m >= 0 ? (source[m]![column.source] ?? null) : null;
-      }
+      const source = (column.aggregate ? rows.aggregates : rows.values).get(column.source)!;
+      const data = gatherColumn(match, source);
       outputColumns.push({ name: column.name, type: parquetType(column.type), data });
     }
     viewManifests.push({
@@ -420,19 +438,29 @@ export interface OfflineRows {
   timeMs: Float64Array;
   partition: Int32Array;
   offset: Float64Array;
-  values: Record<string, FeatureValue>[];
-  aggregates: Record<string, number | null>[];
+  /**
+   * The wanted features and aggregates, a column each (null where a row lacks it). Columns, not
+   * the rows' parsed objects: gathering a training set's column from objects, a property looked
+   * up by name per label, took 0.5–1.5 s longer per 1M labels than from arrays.
+   */
+  values: Map<string, FeatureValue[]>;
+  aggregates: Map<string, (number | null)[]>;
   offsets: OffsetRange[];
 }
 
-function emptyOfflineRows(): OfflineRows {
+export interface WantedColumns {
+  values: readonly string[];
+  aggregates: readonly string[];
+}
+
+function emptyOfflineRows(wanted: WantedColumns): OfflineRows {
   return {
     entityIds: [],
     timeMs: new Float64Array(0),
     partition: new Int32Array(0),
     offset: new Float64Array(0),
-    values: [],
-    aggregates: [],
+    values: new Map(wanted.values.map((name) => [name, []])),
+    aggregates: new Map(wanted.aggregates.map((name) => [name, []])),
     offsets: [],
   };
 }
@@ -445,6 +473,7 @@ export async function loadOfflineRows(
   db: Database,
   registered: RegisteredFeatureView,
   range: { fromMs: number; toMs: number },
+  wanted: WantedColumns,
 ): Promise<OfflineRows> {
   const result = await db.execute(sql`
     select entity_id, (extract(epoch from event_time) * 1000)::float8 as t, partition,
@@ -461,13 +490,17 @@ export async function loadOfflineRows(
     values: Record<string, FeatureValue>;
     aggregates: Record<string, number | null>;
   }>(result);
+  const valueColumns = wanted.values.map((name) => [name, new Array<FeatureValue>(rows.length)] as const);
+  const aggregateColumns = wanted.aggregates.map(
+    (name) => [name, new Array<number | null>(rows.length)] as const,
+  );
   const out: OfflineRows = {
     entityIds: new Array<string>(rows.length),
     timeMs: new Float64Array(rows.length),
     partition: new Int32Array(rows.length),
     offset: new Float64Array(rows.length),
-    values: new Array<Record<string, FeatureValue>>(rows.length),
-    aggregates: new Array<Record<string, number | null>>(rows.length),
+    values: new Map(valueColumns),
+    aggregates: new Map(aggregateColumns),
     offsets: [],
   };
   const span = new Map<number, { from: bigint; to: bigint }>();
@@ -477,8 +510,8 @@ export async function loadOfflineRows(
     out.timeMs[i] = Number(row.t);
     out.partition[i] = row.partition;
     out.offset[i] = Number(row.o);
-    out.values[i] = row.values;
-    out.aggregates[i] = row.aggregates;
+    for (const [name, column] of valueColumns) column[i] = row.values[name] ?? null;
+    for (const [name, column] of aggregateColumns) column[i] = row.aggregates[name] ?? null;
     const offset = BigInt(row.o);
     const s = span.get(row.partition);
     if (!s) span.set(row.partition, { from: offset, to: offset + 1n });
