@@ -260,7 +260,7 @@ const benchmark: Benchmark = async ({ quick, log }): Promise<BenchResult> => {
       },
       notes: [
         'The gateway runs as its own process (apps/gateway/src/main.ts) with the prediction log going to the real Kafka and stats to the real PostgreSQL.',
-        "The HTTP client is bench/loadgen (C, one thread, epoll, keep-alive sockets, open loop from each request's due time), so the tail is the gateway's and the machine's rather than a Node client's event loop; the direct reference is timed by the same open-loop pacing in this process. gateway_node_client_*: the same predictions from a keep-alive node:http agent in this process, for comparison with the figures before the compiled client.",
+        "The HTTP client is bench/loadgen (C, one thread, epoll, keep-alive sockets, open loop from each request's due time), so the tail is the gateway's and the machine's rather than a Node client's event loop; the direct reference is paced open loop in this process (bench/_fixed-rate.ts). gateway_node_client_*: the same predictions from a keep-alive node:http agent in this process, for comparison with the figures before the compiled client.",
         'Measured in two interleaved halves per side; the worst half of each side is reported.',
         'Load generator, gateway, PostgreSQL, Kafka and the rest of the local stack share the same cores.',
         "server_side_*: the gateway's own latency histogram in serving_stats (arrival to answer, no client or loopback), read as bucket upper bounds (up to ~19 % high), over the whole seconds of the measured window.",
