@@ -7,12 +7,17 @@ import { createServer, request, type Agent, type OutgoingHttpHeaders } from 'nod
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
-export interface HttpCall {
-  port: number;
-  path: string;
+/** One request, wherever it is sent from: this process (httpCall) or bench/loadgen. */
+export interface HttpRequest {
   method?: 'GET' | 'POST';
-  headers?: OutgoingHttpHeaders;
+  path: string;
+  headers?: Record<string, string>;
+  /** JSON text; sent with content-type application/json. */
   body?: string;
+}
+
+export interface HttpCall extends HttpRequest {
+  port: number;
 }
 
 /** Resolves once the whole response is read; anything but 200 rejects with the status and body. */

@@ -11,18 +11,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { warmupSeconds, type Latencies } from './_fixed-rate.ts';
+import type { HttpRequest } from './_http.ts';
 
 const run = promisify(execFile);
 const source = fileURLToPath(new URL('./loadgen/loadgen.c', import.meta.url));
 const binary = fileURLToPath(new URL('../.state/bench/loadgen', import.meta.url));
-
-export interface LoadRequest {
-  method?: 'GET' | 'POST';
-  path: string;
-  headers?: Record<string, string>;
-  /** JSON text; sent with content-type application/json. */
-  body?: string;
-}
 
 export interface LoadResult extends Latencies {
   p999: number;
@@ -55,7 +48,7 @@ export function buildLoadgen(): Promise<string> {
 }
 
 /** The raw HTTP/1.1 bytes of one request, as the client sends them. */
-export function rawRequest(port: number, request: LoadRequest): Buffer {
+export function rawRequest(port: number, request: HttpRequest): Buffer {
   const body = request.body === undefined ? undefined : Buffer.from(request.body);
   const lines = [`${request.method ?? 'GET'} ${request.path} HTTP/1.1`, `host: 127.0.0.1:${port}`];
   for (const [name, value] of Object.entries(request.headers ?? {})) lines.push(`${name}: ${value}`);
@@ -70,7 +63,7 @@ export function rawRequest(port: number, request: LoadRequest): Buffer {
  */
 export async function httpAtFixedRate(
   port: number,
-  requests: readonly LoadRequest[],
+  requests: readonly HttpRequest[],
   rate: number,
   seconds: number,
   { warmup = warmupSeconds, maxConnections = 64 }: { warmup?: number; maxConnections?: number } = {},

@@ -22,8 +22,8 @@ import { openTestDatabase } from '../packages/testing/src/database.ts';
 import { testEnv } from '../packages/testing/src/env.ts';
 import type { Benchmark, BenchResult } from './lib.ts';
 import { atFixedRate } from './_fixed-rate.ts';
-import { httpCall, startHttpFloor } from './_http.ts';
-import { httpAtFixedRate, type LoadRequest } from './_loadgen.ts';
+import { httpCall, startHttpFloor, type HttpRequest } from './_http.ts';
+import { httpAtFixedRate } from './_loadgen.ts';
 import { watchPauses, type Pauses } from './_pauses.ts';
 
 const featureCounts = [10, 50, 100] as const;
@@ -177,7 +177,7 @@ const benchmark: Benchmark = async ({ quick, log }): Promise<BenchResult> => {
     floor = await startHttpFloor(floorBodies);
     const floorCall = (features: number) => httpCall(agent, { port: floor!.port, path: `/${features}` });
     // What the compiled client sends: request i asks for entity(i), as the in-process calls do.
-    const loadFor = (name: string): LoadRequest[] =>
+    const loadFor = (name: string): HttpRequest[] =>
       Array.from({ length: ENTITIES }, (_, i) => ({
         path: onlinePath(name, i),
         headers: { authorization: `Bearer ${token}` },
