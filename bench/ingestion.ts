@@ -5,15 +5,18 @@
  */
 import { randomUUID } from 'node:crypto';
 import { availableParallelism, loadavg } from 'node:os';
-import type { Message } from 'kafkajs';
+import type { Kafka, Message } from 'kafkajs';
+import type { Pool } from 'pg';
 import { pino } from 'pino';
 import { createKafka } from '../packages/clients/src/kafka.ts';
 import { generateFraudRows } from '../packages/datagen/src/fraud.ts';
 import { cardTransactionEvent } from '../packages/features/src/card-events.ts';
+import { copyFromStdin, copyText, type SubmittableClient } from '../packages/features/src/pg-copy.ts';
 import { FeatureIngestor } from '../packages/features/src/ingest.ts';
 import { featureEventMessage } from '../packages/features/src/produce.ts';
 import { registerFeatureView } from '../packages/features/src/registry.ts';
 import { cardTransactionsV2 } from '../packages/features/src/views.ts';
+import type { Database } from '../packages/db/src/client.ts';
 import { ensureProject } from '../packages/registry/src/projects.ts';
 import { openTestDatabase } from '../packages/testing/src/database.ts';
 import { testEnv } from '../packages/testing/src/env.ts';
@@ -84,6 +87,9 @@ const benchmark: Benchmark = async ({ quick, log }): Promise<BenchResult> => {
     const plainRate = total / plainSeconds;
     log(`plain kafkajs consumer: ${Math.round(plainRate)} events/s`);
 
+    const floor = await offlineRowFloor(kafka, database.db, topic, total);
+    log(`offline-row floor: ${Math.round(total / floor.seconds)} events/s`);
+
     const project = await ensureProject(database.db, 'bench-ingestion');
     const { registered } = await registerFeatureView(
       { db: database.db, projectId: project.id, actor: 'bench' },
@@ -136,6 +142,11 @@ const benchmark: Benchmark = async ({ quick, log }): Promise<BenchResult> => {
         shepherd_kafka_cpu_us_per_event: ingestStackCpu.kafka,
         reference_postgres_cpu_us_per_event: plainStackCpu.postgres,
         reference_kafka_cpu_us_per_event: plainStackCpu.kafka,
+        floor_events_per_s: Math.round(total / floor.seconds),
+        floor_ratio: Math.round((plainSeconds / floor.seconds) * 1000) / 1000,
+        floor_process_cpu_us_per_event: floor.processCpuPerEvent,
+        floor_postgres_cpu_us_per_event: floor.stack.postgres,
+        floor_kafka_cpu_us_per_event: floor.stack.kafka,
         shepherd_machine_cpu_us_per_event: Math.round(machineCpuPerEvent * 10) / 10,
         cpu_ceiling_events_per_s: Math.round((cores * 1e6) / machineCpuPerEvent),
         load_average_1m_before: Math.round(loadBefore * 100) / 100,
@@ -151,6 +162,7 @@ const benchmark: Benchmark = async ({ quick, log }): Promise<BenchResult> => {
         'Shepherd per batch: validation (compiled zod), DLQ for rejects, then (pipelined with the next fetches, batches that queued up written together) offline rows by COPY + online upserts + window aggregates (history cached in process) + progress in one PostgreSQL transaction, then the offset commit.',
         'Load averages are of the whole machine (other work included); *_process_cpu_* is this process alone, *_postgres_cpu_* and *_kafka_cpu_* every PostgreSQL process and the Kafka broker over the same interval (bench/_stack-cpu.ts, from /proc).',
         'Kafka, PostgreSQL and this process share the same cores.',
+        "floor_*: a kafkajs consumer that only COPYs each message as it came (key as entity, Kafka timestamp as event time, value as json) into a table keyed and indexed like the offline store, one COPY per Kafka batch: the least any writer of one offline row per event pays here, with no validation, online store or aggregates. floor_ratio is its rate over the plain consumer's.",
         `cpu_ceiling_events_per_s: the ${cores} cores divided by shepherd_machine_cpu_us_per_event (this process + PostgreSQL + Kafka per event): the most this pipeline could ingest here with every core busy on it; the target needs ${Math.round(plainRate / 2).toLocaleString('en-US')}/s in this run.`,
       ],
     };
@@ -160,6 +172,79 @@ const benchmark: Benchmark = async ({ quick, log }): Promise<BenchResult> => {
     await database.dispose();
   }
 };
+
+/**
+ * The cost of one indexed PostgreSQL row per event and nothing else: the plain consumer, plus a
+ * COPY of each Kafka batch's messages as they came into a table with the offline store's primary
+ * key and entity/time index (fewer columns than the real one, and no parsing).
+ */
+async function offlineRowFloor(kafka: Kafka, db: Database, topic: string, total: number) {
+  const pool = (db as unknown as { $client: Pool }).$client;
+  await pool.query(`create table bench_offline_floor (
+    view_id uuid not null, partition integer not null, kafka_offset bigint not null,
+    entity_id text not null, event_time timestamptz not null, values json not null,
+    primary key (view_id, partition, kafka_offset))`);
+  await pool.query(`create index on bench_offline_floor (view_id, entity_id, event_time)`);
+  const viewId = randomUUID();
+  const consumer = kafka.consumer({
+    groupId: `bench-floor-${randomUUID()}`,
+    maxBytesPerPartition: 4 * 1024 * 1024,
+    maxBytes: 12 * 1024 * 1024,
+  });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  let copied = 0;
+  let failure: unknown;
+  const stack = await stackCpuSeconds();
+  const cpu = process.cpuUsage();
+  const started = performance.now();
+  await consumer.run({
+    partitionsConsumedConcurrently: PARTITIONS,
+    eachBatch: async ({ batch, resolveOffset, heartbeat }) => {
+      const lines = new Array<string>(batch.messages.length);
+      for (let i = 0; i < batch.messages.length; i++) {
+        const m = batch.messages[i]!;
+        lines[i] =
+          `${viewId}\t${batch.partition}\t${m.offset}\t${copyText(m.key!.toString())}\t` +
+          `${new Date(Number(m.timestamp)).toISOString()}\t${copyText(m.value!.toString())}\n`;
+      }
+      const client = await pool.connect();
+      try {
+        // Awaited before the sum: `copied += await …` would read `copied` before three batches' COPYs.
+        const rows = await copyFromStdin(
+          client as unknown as SubmittableClient,
+          'copy bench_offline_floor from stdin',
+          Buffer.from(lines.join(''), 'utf8'),
+        );
+        copied += rows;
+      } catch (error) {
+        failure ??= error; // kafkajs would retry the batch quietly (its logs are off)
+        throw error;
+      } finally {
+        client.release();
+      }
+      resolveOffset(batch.messages[batch.messages.length - 1]!.offset);
+      await heartbeat();
+    },
+  });
+  await waitFor(
+    () => {
+      if (failure) throw new Error(`the offline-row floor's COPY failed: ${String(failure)}`);
+      return copied >= total;
+    },
+    1_800_000,
+    'the offline-row floor',
+  );
+  const seconds = (performance.now() - started) / 1000;
+  const processCpuPerEvent = Math.round((cpuSeconds(process.cpuUsage(cpu)) / total) * 1e7) / 10;
+  const stackPerEvent = stackCpuPerItem(stack, await stackCpuSeconds(), total);
+  await consumer.disconnect();
+  await pool.query('drop table bench_offline_floor');
+  // Its WAL flushed now, not by a checkpoint in the middle of the next phase (the stack's user is
+  // a superuser).
+  await pool.query('checkpoint');
+  return { seconds, processCpuPerEvent, stack: stackPerEvent };
+}
 
 const cpuSeconds = (usage: NodeJS.CpuUsage) => (usage.user + usage.system) / 1e6;
 
