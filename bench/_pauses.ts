@@ -11,6 +11,8 @@ export interface Pauses {
   gcCount: number;
   gcTotalMs: number;
   gcMaxMs: number;
+  /** CPU this process used (user + system, every thread), ms. */
+  cpuMs: number;
 }
 
 export function watchPauses() {
@@ -21,10 +23,12 @@ export function watchPauses() {
     for (const entry of list.getEntries()) gc.push(entry.duration);
   });
   observer.observe({ entryTypes: ['gc'] });
+  let cpu = process.cpuUsage();
   return {
     reset() {
       loop.reset();
       gc = [];
+      cpu = process.cpuUsage();
     },
     read(): Pauses {
       const round = (ms: number) => Math.round(ms * 100) / 100;
@@ -33,6 +37,7 @@ export function watchPauses() {
         gcCount: gc.length,
         gcTotalMs: round(gc.reduce((sum, d) => sum + d, 0)),
         gcMaxMs: round(Math.max(0, ...gc)),
+        cpuMs: round(((used) => (used.user + used.system) / 1000)(process.cpuUsage(cpu))),
       };
     },
     stop() {

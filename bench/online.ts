@@ -21,7 +21,7 @@ import { createToken } from '../packages/registry/src/tokens.ts';
 import { openTestDatabase } from '../packages/testing/src/database.ts';
 import { testEnv } from '../packages/testing/src/env.ts';
 import type { Benchmark, BenchResult } from './lib.ts';
-import { atFixedRate } from './_fixed-rate.ts';
+import { atFixedRate, warmupSeconds } from './_fixed-rate.ts';
 import { httpCall, startHttpFloor, type HttpRequest } from './_http.ts';
 import { httpAtFixedRate } from './_loadgen.ts';
 import { watchPauses, type Pauses } from './_pauses.ts';
@@ -249,6 +249,10 @@ const benchmark: Benchmark = async ({ quick, log }): Promise<BenchResult> => {
           figures[`http_api_loop_max_ms_${key}`] = api.loopMaxMs;
           figures[`http_api_gc_max_ms_${key}`] = api.gcMaxMs;
           figures[`http_api_gc_total_ms_${key}`] = api.gcTotalMs;
+          // Warm-up included: the API served rate × (warm-up + window) requests between the readings.
+          figures[`http_api_cpu_us_per_request_${key}`] = Math.round(
+            (api.cpuMs * 1000) / (rate * (warmupSeconds + seconds)),
+          );
         }
         log(
           `${features} features @ ${rate}/s: sql p50/p99 ${round3(reference.p50)}/${round3(reference.p99)} ms, ` +
