@@ -32,6 +32,8 @@ const apiEnvFields = z.object({
   /** Unset: embedded PGlite (in memory, or in PGLITE_DATA_DIR). */
   DATABASE_URL: postgresUrl.optional(),
   PGLITE_DATA_DIR: z.string().optional(),
+  /** PostgreSQL connections the API keeps open when idle, so the first requests after a quiet spell don't open them. */
+  API_DB_POOL_MIN: z.coerce.number().int().min(0).max(10).default(2),
   TEMPORAL_ADDRESS: hostPort.default('127.0.0.1:7233'),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   /** Encrypts Temporal payloads (AES-256-GCM); API and workers need the same keys. Unset: plain. */

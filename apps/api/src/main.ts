@@ -18,7 +18,12 @@ import { OidcVerifier, oidcConfigFromEnv } from './auth/oidc.ts';
 runMain('api', async () => {
   const env = loadApiEnv();
   const logger = createLogger('api', env.LOG_LEVEL);
-  const database = await createDb({ databaseUrl: env.DATABASE_URL, dataDir: env.PGLITE_DATA_DIR, logger });
+  const database = await createDb({
+    databaseUrl: env.DATABASE_URL,
+    dataDir: env.PGLITE_DATA_DIR,
+    minConnections: env.API_DB_POOL_MIN,
+    logger,
+  });
   await migrate(database.db).catch((err: unknown) => {
     throw new Error(
       `database migration failed (${database.kind}): ${err instanceof Error ? err.message : String(err)}`,

@@ -27,6 +27,12 @@ export interface DbConfig {
   dataDir?: string | undefined;
   /** PostgreSQL only: pool size. */
   maxConnections?: number | undefined;
+  /**
+   * PostgreSQL only: connections kept open through quiet spells (default 0). Idle connections
+   * close after 10 s; the next burst of requests then opens them again together, each with a
+   * SCRAM handshake, and the first requests after the spell wait for that.
+   */
+  minConnections?: number | undefined;
   /** Receives errors of idle pooled connections, e.g. after a server restart. */
   logger?: Pick<Logger, 'warn'> | undefined;
 }
@@ -51,6 +57,7 @@ function createPostgres(databaseUrl: string, config: DbConfig): DbHandle {
   const pool = new pg.Pool({
     connectionString: databaseUrl,
     max: config.maxConnections ?? 10,
+    min: config.minConnections ?? 0,
     application_name: 'shepherd',
   });
   // Without a listener, an idle client dropped by the server (restart, pg_terminate_backend,

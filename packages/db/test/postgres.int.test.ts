@@ -1,4 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
+import { sql } from 'drizzle-orm';
 import pg from 'pg';
 import { createDb } from '../src/client.ts';
 import {
@@ -20,6 +21,35 @@ describeRegistrySchema('postgres', async () => {
   const database = await createTestDatabase({ adminUrl });
   created.push(database);
   return createDb({ databaseUrl: database.url });
+});
+
+describe('the connection pool', () => {
+  // pg-pool closes a connection idle for 10 s (its default, which createDb keeps).
+  it('keeps minConnections open through a quiet spell, and closes the rest', async () => {
+    const database = await createTestDatabase({ adminUrl });
+    created.push(database);
+    const kept = await createDb({ databaseUrl: database.url, minConnections: 2 });
+    const plain = await createDb({ databaseUrl: database.url });
+    const poolOf = (handle: { db: unknown }) => (handle.db as { $client: pg.Pool }).$client;
+    try {
+      // A burst that needs four connections at once in each pool.
+      const burst = (handle: typeof kept) =>
+        Promise.all(Array.from({ length: 4 }, () => handle.db.execute(sql`select pg_sleep(0.2)`)));
+      await Promise.all([burst(kept), burst(plain)]);
+      expect(poolOf(kept).totalCount).toBe(4);
+      expect(poolOf(plain).totalCount).toBe(4);
+
+      await new Promise((resolve) => setTimeout(resolve, 11_000));
+      expect(poolOf(kept).totalCount).toBe(2);
+      expect(poolOf(plain).totalCount).toBe(0);
+      // The two kept are live connections, not just counted ones.
+      await expect(kept.ping()).resolves.toBeUndefined();
+      expect(poolOf(kept).totalCount).toBe(2);
+    } finally {
+      await kept.close();
+      await plain.close();
+    }
+  }, 30_000);
 });
 
 describe('test databases cloned from the template', () => {
