@@ -32,12 +32,13 @@ export function watchPauses() {
     },
     read(): Pauses {
       const round = (ms: number) => Math.round(ms * 100) / 100;
+      const used = process.cpuUsage(cpu);
       return {
         loopMaxMs: round(loop.max / 1e6),
         gcCount: gc.length,
         gcTotalMs: round(gc.reduce((sum, d) => sum + d, 0)),
         gcMaxMs: round(Math.max(0, ...gc)),
-        cpuMs: round(((used) => (used.user + used.system) / 1000)(process.cpuUsage(cpu))),
+        cpuMs: round((used.user + used.system) / 1000),
       };
     },
     stop() {
