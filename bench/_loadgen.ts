@@ -90,3 +90,22 @@ export async function httpAtFixedRate(
     await rm(dir, { recursive: true, force: true });
   }
 }
+
+/**
+ * Load before any measured window, so a server is measured in its steady state: 20,000 requests
+ * at 2,000/s. A Node server that has answered only a few thousand requests is still being
+ * compiled: in the `online` benchmark, a perf profile of the API during its first measured window
+ * (after ~1,500 requests) had V8's optimizing compiler busy on background threads, on both of this
+ * machine's cores at once for milliseconds, while the thread answering requests waited for a
+ * core (bench/README.md, `online`).
+ */
+export const serverWarmup = { rate: 2000, seconds: 10 } as const;
+
+export function warmServer(
+  port: number,
+  requests: readonly HttpRequest[],
+  { quick = false }: { quick?: boolean } = {},
+): Promise<LoadResult> {
+  const seconds = quick ? 1 : serverWarmup.seconds;
+  return httpAtFixedRate(port, requests, serverWarmup.rate, seconds, { warmup: 0 });
+}
