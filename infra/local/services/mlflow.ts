@@ -31,6 +31,10 @@ export const mlflow: ServiceDef = {
         '--artifacts-destination',
         join(dir, 'artifacts'),
       ],
+      // MLflow's job runner (GenAI jobs: prompt optimisation, scorers, trace roll-ups) starts
+      // seven consumer processes beside the server. Shepherd uses only tracking, the registry and
+      // artifacts, and on a two-core machine those processes cost CPU at start and wake-ups after.
+      env: { MLFLOW_SERVER_ENABLE_JOB_EXECUTION: 'false' },
       cwd: dir,
     };
   },

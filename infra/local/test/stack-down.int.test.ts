@@ -1,27 +1,10 @@
-import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { down, status, up } from '../manager.ts';
 import { defaultCacheDir, defaultStateDir } from '../paths.ts';
 import type { StackContext } from '../types.ts';
+import { processesInGroups } from './processes.ts';
 
 const ctx: StackContext = { cacheDir: defaultCacheDir(), stateDir: defaultStateDir(), log: () => undefined };
-
-/** Every live process whose process group is one of `groups`: the services and whatever they forked. */
-function processesInGroups(groups: number[]): number[] {
-  const found: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      // Fields after the parenthesised command: state ppid pgrp ...
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (fields[0] !== 'Z' && groups.includes(Number(fields[2]))) found.push(Number(entry));
-    } catch {
-      // exited while we looked
-    }
-  }
-  return found;
-}
 
 describe('stack down', () => {
   it(

@@ -54,6 +54,8 @@ const definitions: Record<string, () => GenericContainer> = {
   mlflow: () =>
     new GenericContainer('ghcr.io/mlflow/mlflow:v3.17.2')
       .withCommand(['mlflow', 'server', '--host', '0.0.0.0', '--port', String(mlflow.port)])
+      // As in infra/local/services/mlflow.ts: no job runner, which Shepherd does not use.
+      .withEnvironment({ MLFLOW_SERVER_ENABLE_JOB_EXECUTION: 'false' })
       .withExposedPorts({ container: mlflow.port, host: mlflow.port })
       .withWaitStrategy(Wait.forHttp('/health', mlflow.port)),
 };
