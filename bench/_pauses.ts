@@ -5,6 +5,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
+import { parseStat, ticksPerSecond } from './_stack-cpu.ts';
 
 export interface Pauses {
   /** Longest event-loop delay beyond the 1 ms sampling interval, ms. */
@@ -38,11 +39,9 @@ function backgroundCpuMs(): number {
     } catch {
       continue; // the thread ended meanwhile
     }
-    // After the command's closing parenthesis, utime and stime are the 12th and 13th fields.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    ticks += Number(fields[11]) + Number(fields[12]);
+    ticks += parseStat(stat, false).ticks;
   }
-  return ticks * 10; // 100 ticks per second
+  return (ticks * 1000) / ticksPerSecond;
 }
 
 export function watchPauses() {

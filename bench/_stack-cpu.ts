@@ -9,7 +9,21 @@ import { readdir, readFile } from 'node:fs/promises';
 const services = { postgres: 'postgres', kafka: 'java' } as const;
 export type StackService = keyof typeof services;
 
-const ticksPerSecond = 100;
+/** The kernel's clock ticks per second, the unit of CPU times in `/proc/<id>/stat`. */
+export const ticksPerSecond = 100;
+
+/**
+ * A `/proc/<id>/stat` line read: its command name and its CPU ticks (user + system), with its
+ * reaped children's when `withChildren`.
+ */
+export function parseStat(stat: string, withChildren: boolean): { comm: string; ticks: number } {
+  const close = stat.lastIndexOf(')');
+  const comm = stat.slice(stat.indexOf('(') + 1, close);
+  // Fields after the command: state is the first, utime the 12th, stime, cutime, cstime follow.
+  const fields = stat.slice(close + 2).split(' ');
+  const own = Number(fields[11]) + Number(fields[12]);
+  return { comm, ticks: withChildren ? own + Number(fields[13]) + Number(fields[14]) : own };
+}
 
 /**
  * Seconds of CPU per service so far: own and reaped children's time of every process of that
@@ -26,14 +40,9 @@ export async function stackCpuSeconds(): Promise<Record<StackService, number>> {
     } catch {
       continue; // ended meanwhile
     }
-    const open = stat.indexOf('(');
-    const close = stat.lastIndexOf(')');
-    const comm = stat.slice(open + 1, close);
+    const { comm, ticks } = parseStat(stat, true);
     const service = names.find(([, name]) => name === comm)?.[0];
     if (!service) continue;
-    // Fields after the command: state is the first, utime the 12th, stime, cutime, cstime follow.
-    const fields = stat.slice(close + 2).split(' ');
-    const ticks = [11, 12, 13, 14].reduce((sum, i) => sum + Number(fields[i]), 0);
     totals[service] += ticks / ticksPerSecond;
   }
   return totals;
