@@ -1,5 +1,5 @@
-import type { Kafka } from 'kafkajs';
 import type { ArtifactStore } from '@shepherd/artifacts/types';
+import type { KafkaOptions } from '@shepherd/clients/kafka';
 import { predictionsTopic } from '@shepherd/contracts/serving';
 import type { Logger } from '@shepherd/core/logger';
 import type { Database } from '@shepherd/db/client';
@@ -7,6 +7,7 @@ import { authenticate, type Principal } from '@shepherd/registry/tokens';
 import { buildGateway } from './app.ts';
 import { ConfigWatcher } from './config.ts';
 import { ModelCache } from './models.ts';
+import { producerThreads } from './kafka-thread.ts';
 import { OnlineFeatureReader } from './online.ts';
 import { PredictionLog } from './prediction-log.ts';
 import { Predictor, type OnlineLookup } from './predict.ts';
@@ -15,7 +16,8 @@ import { StatsRecorder } from './stats.ts';
 export interface GatewayOptions {
   db: Database;
   artifacts: ArtifactStore;
-  kafka: Kafka;
+  /** For the prediction log's producer, which runs on a thread of its own (kafka-thread.ts). */
+  kafka: KafkaOptions;
   logger: Logger;
   gatewayId: string;
   /** GATEWAY_LOG_BUFFER. */
@@ -59,7 +61,7 @@ export async function startGateway(options: GatewayOptions) {
   });
   const stats = new StatsRecorder({ db, gatewayId: options.gatewayId, logger });
   const log = new PredictionLog({
-    kafka: options.kafka,
+    kafka: producerThreads(options.kafka),
     topic: options.predictionsTopic ?? predictionsTopic,
     logger,
     capacity: options.logBuffer,

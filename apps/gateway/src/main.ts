@@ -1,5 +1,4 @@
 import { createArtifactStore } from '@shepherd/artifacts/store';
-import { createKafka } from '@shepherd/clients/kafka';
 import { runMain } from '@shepherd/core/env';
 import { createLogger } from '@shepherd/core/logger';
 import { createDb } from '@shepherd/db/client';
@@ -15,14 +14,13 @@ runMain('gateway', async () => {
     logger,
   });
   const artifacts = createArtifactStore(env);
-  const kafka = createKafka({ brokers: env.KAFKA_BROKERS, clientId: `shepherd-gateway-${env.GATEWAY_ID}` });
   if (env.GATEWAY_FAULT_INJECTION) {
     logger.warn('fault injection is on: versions tagged shepherd.fault.* misbehave on purpose');
   }
   const gateway = await startGateway({
     db: database.db,
     artifacts,
-    kafka,
+    kafka: { brokers: env.KAFKA_BROKERS, clientId: `shepherd-gateway-${env.GATEWAY_ID}` },
     logger,
     gatewayId: env.GATEWAY_ID,
     logBuffer: env.GATEWAY_LOG_BUFFER,

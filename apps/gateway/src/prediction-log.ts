@@ -1,9 +1,10 @@
-import type { Kafka, Producer } from 'kafkajs';
 import type { PredictionEvent } from '@shepherd/contracts/serving';
 import type { Logger } from '@shepherd/core/logger';
+import type { LogProducer, ProducerSource } from './kafka-thread.ts';
 
 export interface PredictionLogOptions {
-  kafka: Kafka;
+  /** kafkajs's client will do; the gateway gives it `producerThreads` (kafka-thread.ts). */
+  kafka: ProducerSource;
   topic: string;
   logger: Logger;
   /** Events held at most (queued plus the batch being sent); beyond it new events are shed. */
@@ -42,7 +43,7 @@ export class PredictionLog {
   /** Read position in `queue`; compacted now and then instead of shifting per event. */
   private head = 0;
   private inFlight = 0;
-  private producer: Producer | undefined;
+  private producer: LogProducer | undefined;
   private connected = false;
   private running = false;
   private loop: Promise<void> | undefined;
@@ -178,7 +179,7 @@ export class PredictionLog {
     }
   }
 
-  private async connect(): Promise<Producer> {
+  private async connect(): Promise<LogProducer> {
     if (this.producer && this.connected) return this.producer;
     const producer = this.options.kafka.producer({
       allowAutoTopicCreation: true,

@@ -4,7 +4,6 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { eq } from 'drizzle-orm';
 import type { ArtifactStore } from '@shepherd/artifacts/types';
-import { createKafka } from '@shepherd/clients/kafka';
 import { featureOnlineRows, modelVersions, trainingSets, type ModelVersion } from '@shepherd/db/schema';
 import { getFeatureView, registerFeatureView } from '@shepherd/features/registry';
 import { createEndpoint, setTraffic, type TrafficChange } from '@shepherd/registry/endpoints';
@@ -154,12 +153,12 @@ export async function servingFixture() {
       const gateway = await startGateway({
         db: database.db,
         artifacts,
-        kafka: createKafka({
+        kafka: {
           brokers: brokers ?? testEnv().KAFKA_BROKERS,
           clientId: 'gateway-test',
           connectionTimeoutMs: 1000,
           retries: 1,
-        }),
+        },
         logger: quietLogger(),
         gatewayId: `test-${randomUUID().slice(0, 8)}`,
         logBuffer: 10_000,
