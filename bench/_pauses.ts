@@ -3,6 +3,7 @@
  * A benchmark resets it before a measured window and reads it after, in the load generator and
  * in the server it loads, so a p99 can be told apart from a pause on either side.
  */
+import type { ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { parseStat, ticksPerSecond } from './_stack-cpu.ts';
@@ -78,4 +79,30 @@ export function watchPauses() {
       observer.disconnect();
     },
   };
+}
+
+/**
+ * In a server process a benchmark forked (with IPC): answers the parent's 'reset-pauses' with a
+ * reset and 'read-pauses' with `{ pauses }`, what `childPauses` below asks for.
+ */
+export function answerPauses(): void {
+  const pauses = watchPauses();
+  process.on('message', (message) => {
+    if (message === 'reset-pauses') pauses.reset();
+    if (message === 'read-pauses') process.send?.({ pauses: pauses.read() });
+  });
+}
+
+/** A forked server's event-loop stalls, GC pauses and CPU since its last 'reset-pauses'. */
+export function childPauses(child: ChildProcess): Promise<Pauses> {
+  return new Promise((resolve) => {
+    const onMessage = (message: unknown) => {
+      const pauses = (message as { pauses?: Pauses }).pauses;
+      if (!pauses) return;
+      child.off('message', onMessage);
+      resolve(pauses);
+    };
+    child.on('message', onMessage);
+    child.send('read-pauses');
+  });
 }

@@ -22,6 +22,7 @@ import type { Benchmark, BenchResult } from './lib.ts';
 import { atFixedRate, type Latencies } from './_fixed-rate.ts';
 import { httpCall, startHttpFloor } from './_http.ts';
 import { httpAtFixedRate, serverWarmup, warmServer, type LoadResult } from './_loadgen.ts';
+import { childPauses, type Pauses } from './_pauses.ts';
 
 const RATE = 1000;
 const ENTITIES = 1000;
@@ -64,6 +65,9 @@ async function startGatewayProcess(env: Record<string, string>): Promise<ChildPr
     execArgv: [
       '--import',
       'tsx',
+      // Answers the benchmark's questions about the gateway's event loop and GC (bench/_pauses.ts).
+      '--import',
+      fileURLToPath(new URL('./_pauses-child.ts', import.meta.url)),
       ...servingNodeFlags,
       ...(process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : []),
     ],
@@ -190,12 +194,15 @@ const benchmark: Benchmark = async ({ quick, log }): Promise<BenchResult> => {
     const reference: Latencies[] = [];
     const gateway: Latencies[] = [];
     const bare: Latencies[] = [];
+    const gatewayPauses: Pauses[] = [];
     // Whole seconds around the measured window, so serving_stats rows hold only these requests.
     await new Promise((resolve) => setTimeout(resolve, 1100));
     const windowStart = new Date();
     for (let half = 0; half < halves; half++) {
       reference.push(await atFixedRate(RATE, seconds / halves, direct));
+      child.send('reset-pauses');
       gateway.push(noting(await httpAtFixedRate(port, predictLoad, RATE, seconds / halves)));
+      gatewayPauses.push(await childPauses(child));
       bare.push(noting(await httpAtFixedRate(floor.port, floorLoad, RATE, seconds / halves)));
     }
     const windowEnd = new Date();
@@ -242,6 +249,13 @@ const benchmark: Benchmark = async ({ quick, log }): Promise<BenchResult> => {
       added_over_floor_p99_ms: round3(gatewayP99 - floorP99),
       gateway_node_client_p50_ms: round3(nodeClient.p50),
       gateway_node_client_p99_ms: round3(nodeClient.p99),
+      // The gateway process over its measured halves (the worse half): the longest event-loop stall,
+      // GC pauses, and CPU of its threads other than the main one (V8, libuv, the Kafka producer).
+      gateway_loop_max_ms: Math.max(...gatewayPauses.map((p) => p.loopMaxMs)),
+      gateway_gc_max_ms: Math.max(...gatewayPauses.map((p) => p.gcMaxMs)),
+      gateway_gc_total_ms: Math.max(...gatewayPauses.map((p) => p.gcTotalMs)),
+      gateway_cpu_ms: Math.max(...gatewayPauses.map((p) => p.cpuMs)),
+      gateway_background_cpu_ms: Math.max(...gatewayPauses.map((p) => Math.round(p.backgroundCpuMs))),
       server_side_requests: server.requests,
       server_side_p50_ms: round3(server.p50Ms ?? NaN),
       server_side_p99_ms: round3(server.p99Ms ?? NaN),

@@ -24,7 +24,7 @@ import type { Benchmark, BenchResult } from './lib.ts';
 import { atFixedRate, warmupSeconds } from './_fixed-rate.ts';
 import { httpCall, startHttpFloor, type HttpRequest } from './_http.ts';
 import { httpAtFixedRate, serverWarmup, warmServer } from './_loadgen.ts';
-import { watchPauses, type Pauses } from './_pauses.ts';
+import { answerPauses, childPauses } from './_pauses.ts';
 
 const featureCounts = [10, 50, 100] as const;
 const rates = [100, 500, 1000] as const;
@@ -42,20 +42,6 @@ function viewFor(features: number) {
 }
 
 const round3 = (value: number) => Math.round(value * 1000) / 1000;
-
-/** The API process's event-loop stalls and GC pauses since its last reset. */
-function serverPauses(child: ChildProcess): Promise<Pauses> {
-  return new Promise((resolve) => {
-    const onMessage = (message: unknown) => {
-      const pauses = (message as { pauses?: Pauses }).pauses;
-      if (!pauses) return;
-      child.off('message', onMessage);
-      resolve(pauses);
-    };
-    child.on('message', onMessage);
-    child.send('read-pauses');
-  });
-}
 
 async function startServer(databaseUrl: string): Promise<{ child: ChildProcess; port: number }> {
   const child = fork(fileURLToPath(import.meta.url), [], {
@@ -96,11 +82,7 @@ async function serve(databaseUrl: string): Promise<void> {
   if (!address || typeof address === 'string') throw new Error('no port');
   process.send?.({ port: address.port });
   // The parent asks for this process's pauses around each measured window.
-  const pauses = watchPauses();
-  process.on('message', (message) => {
-    if (message === 'reset-pauses') pauses.reset();
-    if (message === 'read-pauses') process.send?.({ pauses: pauses.read() });
-  });
+  answerPauses();
   process.once('disconnect', () => {
     void app.close().then(() => database.close().then(() => process.exit(0)));
   });
@@ -225,7 +207,7 @@ const benchmark: Benchmark = async ({ quick, log }): Promise<BenchResult> => {
         });
         server.child.send('reset-pauses');
         const overHttp = await httpAtFixedRate(server.port, load, rate, seconds);
-        const api = await serverPauses(server.child);
+        const api = await childPauses(server.child);
         if (overHttp.firstError) failures.add(overHttp.firstError);
         errors += reference.errors + inProcess.errors + overHttp.errors;
         const key = `${features}f_${rate}rps`;
