@@ -82,18 +82,19 @@ class ThreadProducer implements LogProducer {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
+      // Held open while an answer is due (a last batch at shutdown), never otherwise.
+      worker.ref();
       worker.postMessage({ ...request, id });
     });
   }
 
   private start(): Worker {
     const worker = startTsWorker<ProducerThreadData>(workerEntry, { kafka: this.kafka });
-    // The gateway's server keeps the process alive; this thread never should on its own.
-    worker.unref();
     worker.on('message', (reply: ProducerReply) => {
       const pending = this.pending.get(reply.id);
       if (!pending) return;
       this.pending.delete(reply.id);
+      if (this.pending.size === 0) worker.unref();
       if (reply.ok) pending.resolve(reply.result);
       else pending.reject(Object.assign(new Error(reply.error.message), reply.error));
     });
