@@ -67,7 +67,15 @@ async function serve(databaseUrl: string): Promise<void> {
   const { buildApp } = await import('../apps/api/src/app.ts');
   const { connectTemporal } = await import('../packages/clients/src/temporal.ts');
   const env = testEnv();
-  const database = await createDb({ databaseUrl, maxConnections: 10 });
+  const { loadApiEnv } = await import('../apps/api/src/env.ts');
+  // The pool as the API's main.ts opens it, API_DB_POOL_MIN connections kept while idle. Without
+  // them, the API sat idle through the 10 s of in-process references before each HTTP window, and
+  // a CPU profile of that window showed connections being opened in it (SCRAM, 7–9 ms each here).
+  const database = await createDb({
+    databaseUrl,
+    maxConnections: 10,
+    minConnections: loadApiEnv({ DATABASE_URL: databaseUrl }).API_DB_POOL_MIN,
+  });
   const temporal = await connectTemporal({
     address: env.TEMPORAL_ADDRESS,
     namespace: env.TEMPORAL_NAMESPACE,
