@@ -6,7 +6,7 @@ import Fastify, {
   type FastifyReply,
 } from 'fastify';
 import { ShepherdError, type ErrorCode } from '@shepherd/core/errors';
-import type { Logger } from '@shepherd/core/logger';
+import { lazyChildLogger, type Logger } from '@shepherd/core/logger';
 import { allows } from '@shepherd/registry/permissions';
 import type { Principal } from '@shepherd/registry/tokens';
 import type { RoutingTable } from './config.ts';
@@ -48,6 +48,9 @@ export function buildGateway(deps: GatewayAppDeps) {
   const app = Fastify({
     // Our pino and fastify's bundled pino types differ only nominally.
     loggerInstance: deps.logger as FastifyBaseLogger,
+    // A request's logger costs nothing until the request logs (most never do).
+    childLoggerFactory: (logger, bindings, options) =>
+      lazyChildLogger(logger as Logger, bindings, options) as FastifyBaseLogger,
     bodyLimit: 4 * 1024 * 1024,
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),

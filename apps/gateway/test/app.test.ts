@@ -1,6 +1,8 @@
-import { describe, expect, it } from 'vitest';
+import { Writable } from 'node:stream';
+import { describe, expect, it, vi } from 'vitest';
 import { pino } from 'pino';
 import { buildGateway } from '../src/app.ts';
+import type { Predictor } from '../src/predict.ts';
 import { loadGatewayEnv } from '../src/env.ts';
 
 describe('gateway shell', () => {
@@ -18,6 +20,57 @@ describe('gateway shell', () => {
     expect(missing.headers['x-request-id']).toBe(
       missing.json<{ error: { requestId: string } }>().error.requestId,
     );
+  });
+});
+
+describe('gateway request logging', () => {
+  it('builds no per-request logger for a request that logs nothing, and binds the id when one does', async () => {
+    const lines: string[] = [];
+    const logger = pino(
+      { level: 'info' },
+      new Writable({
+        write(chunk: Buffer, _encoding, callback) {
+          lines.push(chunk.toString());
+          callback();
+        },
+      }),
+    );
+    const child = vi.spyOn(logger, 'child');
+    let fail = false;
+    const app = buildGateway({
+      logger,
+      predictor: {} as Predictor,
+      // Unknown tokens are a 401 and log nothing; a failing token store is a 500 and logs.
+      authenticate: async () => {
+        if (fail) throw new Error('token store down');
+        return undefined;
+      },
+    });
+    await app.ready();
+    child.mockClear();
+    const post = () =>
+      app.inject({
+        method: 'POST',
+        url: '/v1/endpoints/fraud/predict',
+        headers: { authorization: 'Bearer shp_x' },
+        payload: {},
+      });
+
+    expect((await post()).statusCode).toBe(401);
+    expect(child).not.toHaveBeenCalled();
+    expect(lines).toEqual([]);
+
+    fail = true;
+    const failed = await post();
+    expect(failed.statusCode).toBe(500);
+    expect(child).toHaveBeenCalledTimes(1);
+    const logged = lines.map((line) => JSON.parse(line) as { reqId?: string; msg?: string });
+    expect(logged).toEqual([
+      expect.objectContaining({
+        reqId: failed.json<{ error: { requestId: string } }>().error.requestId,
+        msg: 'unhandled error',
+      }),
+    ]);
   });
 });
 
