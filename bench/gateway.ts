@@ -252,6 +252,7 @@ const benchmark: Benchmark = async ({ quick, log }): Promise<BenchResult> => {
       // The gateway process over its measured halves (the worse half): the longest event-loop stall,
       // GC pauses, and CPU of its threads other than the main one (V8, libuv, the Kafka producer).
       gateway_loop_max_ms: Math.max(...gatewayPauses.map((p) => p.loopMaxMs)),
+      gateway_gc_count: Math.max(...gatewayPauses.map((p) => p.gcCount)),
       gateway_gc_max_ms: Math.max(...gatewayPauses.map((p) => p.gcMaxMs)),
       gateway_gc_total_ms: Math.max(...gatewayPauses.map((p) => p.gcTotalMs)),
       gateway_cpu_ms: Math.max(...gatewayPauses.map((p) => p.cpuMs)),
