@@ -249,8 +249,9 @@ const benchmark: Benchmark = async ({ quick, log }): Promise<BenchResult> => {
       added_over_floor_p99_ms: round3(gatewayP99 - floorP99),
       gateway_node_client_p50_ms: round3(nodeClient.p50),
       gateway_node_client_p99_ms: round3(nodeClient.p99),
-      // The gateway process over its measured halves (the worse half): the longest event-loop stall,
-      // GC pauses, and CPU of its threads other than the main one (V8, libuv, the Kafka producer).
+      // The gateway process in its measured halves, each figure the larger of the two halves': the
+      // longest event-loop stall, GC, and CPU of its threads other than the main one (V8, libuv, the
+      // Kafka producer).
       gateway_loop_max_ms: Math.max(...gatewayPauses.map((p) => p.loopMaxMs)),
       gateway_gc_count: Math.max(...gatewayPauses.map((p) => p.gcCount)),
       gateway_gc_max_ms: Math.max(...gatewayPauses.map((p) => p.gcMaxMs)),
