@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyBaseLogger } from 'fastify';
-import type { Logger } from '@shepherd/core/logger';
+import Fastify, { LogController, type FastifyBaseLogger } from 'fastify';
+import { lazyChildLogger, type Logger } from '@shepherd/core/logger';
 import { runChecks, type Check } from '@shepherd/clients/health';
 import type { ReadinessResponse } from '@shepherd/contracts/health';
 import { RateLimiter } from './auth/rate-limit.ts';
@@ -25,6 +25,7 @@ import { registerEventRoutes } from './routes/events.ts';
 import { seriesRoutes } from './routes/series.ts';
 import { lineageEdgeRoutes } from './routes/lineage-edges.ts';
 import { apiMetrics } from './metrics.ts';
+import { logAccess } from './access-log.ts';
 
 export interface ApiDeps {
   logger: Logger;
@@ -60,6 +61,12 @@ export function buildApp(deps: ApiDeps) {
   const app = Fastify({
     // Our pino and fastify's bundled pino types differ only nominally.
     loggerInstance: deps.logger as FastifyBaseLogger,
+    // A request's own logger is made only if the request logs beyond its access line (below).
+    childLoggerFactory: (logger, bindings, options) =>
+      lazyChildLogger(logger as Logger, bindings, options) as FastifyBaseLogger,
+    // Fastify's two lines per request ("incoming request", "request completed") become one: the
+    // access line written in the onResponse hook below.
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 1024 * 1024,
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
@@ -80,6 +87,7 @@ export function buildApp(deps: ApiDeps) {
     // The route's pattern, not the URL: one series per route, whatever ids callers send.
     const route = request.routeOptions.url ?? 'unmatched';
     metrics.observe(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
+    logAccess(deps.logger, request, reply);
     done();
   });
   app.get('/metrics', async (_request, reply) =>
