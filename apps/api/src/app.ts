@@ -87,7 +87,7 @@ export function buildApp(deps: ApiDeps) {
     // The route's pattern, not the URL: one series per route, whatever ids callers send.
     const route = request.routeOptions.url ?? 'unmatched';
     metrics.observe(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
-    logAccess(deps.logger, request, reply);
+    logAccess(deps.logger, route, request, reply);
     done();
   });
   app.get('/metrics', async (_request, reply) =>
