@@ -5,7 +5,8 @@ import type { Database } from '@shepherd/db/client';
 import { allows, type Permission } from '@shepherd/registry/permissions';
 import type { RateLimiter } from './auth/rate-limit.ts';
 import type { OidcVerifier } from './auth/oidc.ts';
-import { authenticate, type Principal } from '@shepherd/registry/tokens';
+import type { Principal } from '@shepherd/registry/tokens';
+import { TokenCache } from '@shepherd/registry/token-cache';
 import { Authenticator, bearerToken } from './auth/authenticate.ts';
 import { errorResponse } from './errors.ts';
 
@@ -140,45 +141,6 @@ function invalid(issues: { path: string; message: string }[]): ShepherdError {
   );
 }
 
-/** How long a token check is remembered (see docs/security.md); the gateway does the same. */
-export const tokenCacheMs = 5_000;
-
-/**
- * Token checks remembered for a few seconds: on a hot route (an online lookup) the PostgreSQL round
- * trip per request costs as much as the work itself. A token revoked through this process is
- * forgotten at once; one revoked elsewhere (another API process, SQL) works for at most `ttlMs`.
- */
-export class TokenCache {
-  private readonly entries = new Map<
-    string,
-    { principal: Promise<Principal | undefined>; expires: number }
-  >();
-
-  constructor(
-    private readonly db: Database,
-    private readonly ttlMs: number,
-  ) {}
-
-  get(token: string): Promise<Principal | undefined> {
-    if (this.ttlMs <= 0) return authenticate(this.db, token);
-    // Keyed by the token itself: it is in this process's memory with every request anyway.
-    const now = Date.now();
-    const cached = this.entries.get(token);
-    if (cached && cached.expires > now) return cached.principal;
-    // Bounded: a flood of made-up tokens costs a query each, never unbounded memory.
-    if (this.entries.size >= 10_000) this.entries.clear();
-    const principal = authenticate(this.db, token);
-    // Unknown tokens are remembered too; failed checks are not (the next request retries).
-    this.entries.set(token, { principal, expires: now + this.ttlMs });
-    principal.catch(() => this.entries.delete(token));
-    return principal;
-  }
-
-  clear(): void {
-    this.entries.clear();
-  }
-}
-
 /**
  * Who is calling, checked before anything else about the request: a valid bearer token, for the
  * project in the path, whose role carries the route's permission. Another project's resources
@@ -207,7 +169,7 @@ export function registerRoutes(
   limiter?: RateLimiter,
   options: { tokenCacheMs?: number; oidc?: OidcVerifier | undefined } = {},
 ): void {
-  const tokens = new TokenCache(db, options.tokenCacheMs ?? tokenCacheMs);
+  const tokens = new TokenCache(db, options.tokenCacheMs);
   const auth = new Authenticator((token) => tokens.get(token), options.oidc);
   // A JSON body's `__proto__` and `constructor.prototype` keys are dropped rather than refused (Fastify's
   // default): the schemas allow and ignore unknown keys, and these are unknown keys like any other.

@@ -3,7 +3,7 @@ import type { KafkaOptions } from '@shepherd/clients/kafka';
 import { predictionsTopic } from '@shepherd/contracts/serving';
 import type { Logger } from '@shepherd/core/logger';
 import type { Database } from '@shepherd/db/client';
-import { authenticate, type Principal } from '@shepherd/registry/tokens';
+import { TokenCache } from '@shepherd/registry/token-cache';
 import { buildGateway } from './app.ts';
 import { ConfigWatcher } from './config.ts';
 import { ModelCache } from './models.ts';
@@ -76,7 +76,7 @@ export async function startGateway(options: GatewayOptions) {
     faultInjection: options.faultInjection,
     onlineLookup: options.onlineLookup ?? new OnlineFeatureReader(db).lookup,
   });
-  const tokens = new TokenCache(db, options.tokenCacheMs ?? 5000);
+  const tokens = new TokenCache(db, options.tokenCacheMs);
 
   const table = await watcher.start();
   await models.retain(table.versions.values());
@@ -112,35 +112,4 @@ export async function startGateway(options: GatewayOptions) {
     })());
 
   return { app, predictor, watcher, models, stats, log, close };
-}
-
-/**
- * Token checks cached briefly: a PostgreSQL round trip per prediction would cost more than
- * the model. A revoked token stops working within `ttlMs`.
- */
-class TokenCache {
-  private readonly entries = new Map<
-    string,
-    { principal: Promise<Principal | undefined>; expires: number }
-  >();
-
-  constructor(
-    private readonly db: Database,
-    private readonly ttlMs: number,
-  ) {}
-
-  get(token: string): Promise<Principal | undefined> {
-    // Keyed by the token itself: hashing it per request costs more than the lookup saves, and the
-    // token is in this process's memory with every request anyway.
-    const key = token;
-    const now = Date.now();
-    const cached = this.entries.get(key);
-    if (cached && cached.expires > now) return cached.principal;
-    if (this.entries.size >= 10_000) this.entries.clear();
-    const principal = authenticate(this.db, token);
-    // Unknown tokens are cached too (guessing costs no query), errors are not (retry next time).
-    this.entries.set(key, { principal, expires: now + this.ttlMs });
-    principal.catch(() => this.entries.delete(key));
-    return principal;
-  }
 }
