@@ -1,12 +1,17 @@
 import { sql } from 'drizzle-orm';
-import type { OnlineFeaturesResponse, OnlineFeatureVector } from '@shepherd/contracts/features';
+import type { OnlineFeaturesResponse } from '@shepherd/contracts/features';
 import type { Database } from '@shepherd/db/client';
-import { getFeatureView, type RegisteredFeatureView } from '@shepherd/features/registry';
-import { maxEntitiesPerLookup } from '@shepherd/features/online';
+import type { RegisteredFeatureView } from '@shepherd/features/registry';
+import {
+  maxEntitiesPerLookup,
+  onlineVector,
+  resolveOnlineView,
+  type OnlineRow,
+} from '@shepherd/features/online';
 
 interface PendingLookup {
   entityIds: readonly string[];
-  resolve: (vectors: Map<string, OnlineFeatureVector>) => void;
+  resolve: (rows: Map<string, OnlineRow>) => void;
   reject: (err: unknown) => void;
 }
 
@@ -20,20 +25,16 @@ interface ViewBatch {
  * The online store as the request path reads it: the same rows and answer shape as
  * `getOnlineFeatures` (packages/features), tuned for many small concurrent lookups.
  *
- * - The feature view (name and version → id, TTL) is resolved once and cached for `viewCacheMs`,
- *   instead of a registry query per request.
+ * - The feature view (name and version → id, TTL) is resolved as the library does
+ *   (`resolveOnlineView`): once, not by a registry query per request.
  * - Lookups that arrive in the same turn of the event loop for the same view are answered by one
  *   query: under load, a round trip to PostgreSQL serves many requests instead of one each.
  */
 export class OnlineFeatureReader {
-  private readonly views = new Map<string, { view: Promise<RegisteredFeatureView>; expires: number }>();
   private readonly batches = new Map<string, ViewBatch>();
   private flushScheduled = false;
 
-  constructor(
-    private readonly db: Database,
-    private readonly viewCacheMs = 10_000,
-  ) {}
+  constructor(private readonly db: Database) {}
 
   /** Drop-in for `getOnlineFeatures` (the Predictor's `onlineLookup`). */
   readonly lookup = async (
@@ -43,50 +44,23 @@ export class OnlineFeatureReader {
     entityIds: readonly string[],
     options: { version?: number },
   ): Promise<OnlineFeaturesResponse> => {
-    const view = await this.view(projectId, viewName, options.version);
+    const view = await resolveOnlineView(this.db, projectId, viewName, options.version);
     const now = new Date();
-    const vectors = await this.enqueue(view, entityIds);
+    const rows = await this.enqueue(view, entityIds);
     const ttl = view.view.ttlSeconds;
     return {
       view: view.view.name,
       version: view.view.version,
       ttlSeconds: ttl,
       asOf: now.toISOString(),
-      vectors: entityIds.map((entityId): OnlineFeatureVector => {
-        const found = vectors.get(entityId);
-        if (!found) {
-          return {
-            entityId,
-            found: false,
-            eventTime: null,
-            values: {},
-            aggregates: {},
-            ageSeconds: null,
-            stale: true,
-          };
-        }
-        const ageSeconds = (now.getTime() - Date.parse(found.eventTime!)) / 1000;
-        return { ...found, ageSeconds, stale: ageSeconds > ttl };
-      }),
+      vectors: entityIds.map((entityId) => onlineVector(entityId, rows.get(entityId), now, ttl)),
     };
   };
-
-  private view(projectId: string, name: string, version: number | undefined): Promise<RegisteredFeatureView> {
-    const key = `${projectId}\u0000${name}\u0000${version ?? 'latest'}`;
-    const now = Date.now();
-    const cached = this.views.get(key);
-    if (cached && cached.expires > now) return cached.view;
-    const view = getFeatureView(this.db, projectId, name, version);
-    this.views.set(key, { view, expires: now + this.viewCacheMs });
-    // A failed resolution is not cached: the next request asks again.
-    view.catch(() => this.views.delete(key));
-    return view;
-  }
 
   private enqueue(
     view: RegisteredFeatureView,
     entityIds: readonly string[],
-  ): Promise<Map<string, OnlineFeatureVector>> {
+  ): Promise<Map<string, OnlineRow>> {
     return new Promise((resolve, reject) => {
       let batch = this.batches.get(view.id);
       if (batch && batch.entities.size + entityIds.length > maxEntitiesPerLookup) {
@@ -130,20 +104,15 @@ export class OnlineFeatureReader {
           }[];
         }
       ).rows;
-      const vectors = new Map<string, OnlineFeatureVector>();
+      const byEntity = new Map<string, OnlineRow>();
       for (const row of rows) {
-        const eventTime = new Date(row.event_time).toISOString();
-        vectors.set(row.entity_id, {
-          entityId: row.entity_id,
-          found: true,
-          eventTime,
-          values: row.values as OnlineFeatureVector['values'],
+        byEntity.set(row.entity_id, {
+          eventTime: new Date(row.event_time),
+          values: row.values as OnlineRow['values'],
           aggregates: row.aggregates,
-          ageSeconds: null,
-          stale: false,
         });
       }
-      for (const lookup of batch.lookups) lookup.resolve(vectors);
+      for (const lookup of batch.lookups) lookup.resolve(byEntity);
     } catch (err) {
       for (const lookup of batch.lookups) lookup.reject(err);
     }

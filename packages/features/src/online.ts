@@ -19,28 +19,73 @@ export interface OnlineLookupOptions {
  */
 export const latestVersionCacheMs = 5_000;
 
-const resolved = new WeakMap<Database, Map<string, { registered: RegisteredFeatureView; until: number }>>();
+const resolved = new WeakMap<
+  Database,
+  Map<string, { registered: Promise<RegisteredFeatureView>; until: number }>
+>();
 
 /**
- * The view as lookups see it, without a query and a definition parse per request: on the hot path
- * those cost more than the lookup itself.
+ * The view as lookups see it (the library's and the gateway's), without a query and a definition
+ * parse per request: on the hot path those cost more than the lookup itself. Concurrent first
+ * lookups share one query; a failed one is not remembered.
  */
-async function resolveView(
+export function resolveOnlineView(
   db: Database,
   projectId: string,
   viewName: string,
   version: number | undefined,
 ): Promise<RegisteredFeatureView> {
-  let cache = resolved.get(db);
-  if (!cache) resolved.set(db, (cache = new Map()));
+  const cache = resolved.get(db) ?? new Map();
+  if (cache.size === 0) resolved.set(db, cache);
   const key = `${projectId}\u0000${viewName}\u0000${version ?? 'latest'}`;
   const hit = cache.get(key);
   const now = Date.now();
   if (hit && hit.until > now) return hit.registered;
-  const registered = await getFeatureView(db, projectId, viewName, version);
+  const registered = getFeatureView(db, projectId, viewName, version);
   if (cache.size > 10_000) cache.clear();
   cache.set(key, { registered, until: version === undefined ? now + latestVersionCacheMs : Infinity });
+  registered.catch(() => cache.delete(key));
   return registered;
+}
+
+/** A stored online row, as the lookups read it. */
+export interface OnlineRow {
+  eventTime: Date;
+  values: OnlineFeatureVector['values'];
+  aggregates: OnlineFeatureVector['aggregates'];
+}
+
+/**
+ * One entity's answer: its row with the row's age against `now` and `stale` past the view's TTL,
+ * or, for an entity the store has never seen, `found: false` and `stale: true`.
+ */
+export function onlineVector(
+  entityId: string,
+  row: OnlineRow | undefined,
+  now: Date,
+  ttlSeconds: number,
+): OnlineFeatureVector {
+  if (!row) {
+    return {
+      entityId,
+      found: false,
+      eventTime: null,
+      values: {},
+      aggregates: {},
+      ageSeconds: null,
+      stale: true,
+    };
+  }
+  const ageSeconds = (now.getTime() - row.eventTime.getTime()) / 1000;
+  return {
+    entityId,
+    found: true,
+    eventTime: row.eventTime.toISOString(),
+    values: row.values,
+    aggregates: row.aggregates,
+    ageSeconds,
+    stale: ageSeconds > ttlSeconds,
+  };
 }
 
 const statements = new WeakMap<Database, ReturnType<typeof prepareLookup>>();
@@ -95,7 +140,7 @@ export async function getOnlineFeatures(
       `at most ${maxEntitiesPerLookup} entities per lookup, got ${entityIds.length}`,
     );
   }
-  const registered = await resolveView(db, projectId, viewName, options.version);
+  const registered = await resolveOnlineView(db, projectId, viewName, options.version);
   const now = options.now ?? new Date();
   const unique = [...new Set(entityIds)];
   const rows =
@@ -104,30 +149,7 @@ export async function getOnlineFeatures(
       : await lookupStatement(db).execute({ projectId, viewId: registered.id, entityIds: unique });
   const byEntity = new Map(rows.map((row) => [row.entityId, row]));
   const ttl = registered.view.ttlSeconds;
-  const vectors = entityIds.map((entityId): OnlineFeatureVector => {
-    const row = byEntity.get(entityId);
-    if (!row) {
-      return {
-        entityId,
-        found: false,
-        eventTime: null,
-        values: {},
-        aggregates: {},
-        ageSeconds: null,
-        stale: true,
-      };
-    }
-    const ageSeconds = (now.getTime() - row.eventTime.getTime()) / 1000;
-    return {
-      entityId,
-      found: true,
-      eventTime: row.eventTime.toISOString(),
-      values: row.values,
-      aggregates: row.aggregates,
-      ageSeconds,
-      stale: ageSeconds > ttl,
-    };
-  });
+  const vectors = entityIds.map((entityId) => onlineVector(entityId, byEntity.get(entityId), now, ttl));
   return {
     view: registered.view.name,
     version: registered.view.version,

@@ -167,6 +167,17 @@ describe('feature store on PostgreSQL', () => {
     expect(other.vectors[0]!.found).toBe(false);
   });
 
+  it('remembers a view for lookups, but not a view that was missing: once registered it is served', async () => {
+    const later = defineFeatureView({ ...view, name: 'txns_later', version: 2 });
+    const lookup = () => getOnlineFeatures(database.db, projectId, 'txns_later', ['card-1'], { version: 2 });
+    await expect(lookup()).rejects.toMatchObject({ code: 'not_found' });
+    // An explicit version is remembered for good once found, so a remembered failure would never heal.
+    await registerFeatureView({ db: database.db, projectId, actor: 'alice' }, later);
+    const found = await lookup();
+    expect(found).toMatchObject({ view: 'txns_later', version: 2 });
+    expect(found.vectors[0]).toMatchObject({ entityId: 'card-1', found: false, stale: true });
+  });
+
   it('does not commit an offset whose rejects could not reach the DLQ', async () => {
     const env = testEnv();
     const kafka = createKafka({ brokers: env.KAFKA_BROKERS, clientId: 'features-dlq-test', retries: 10 });
