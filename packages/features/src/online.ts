@@ -119,6 +119,19 @@ function lookupStatement(db: Database) {
   return statement;
 }
 
+/** The stored online rows of these entities (each asked once), by entity; absent ones are missing. */
+export async function readOnlineRows(
+  db: Database,
+  projectId: string,
+  viewId: string,
+  entityIds: readonly string[],
+): Promise<Map<string, OnlineRow>> {
+  const unique = [...new Set(entityIds)];
+  const rows =
+    unique.length === 0 ? [] : await lookupStatement(db).execute({ projectId, viewId, entityIds: unique });
+  return new Map(rows.map((row) => [row.entityId, row]));
+}
+
 /** At most this many entities per call: one query, bounded response. */
 export const maxEntitiesPerLookup = 1000;
 
@@ -142,12 +155,7 @@ export async function getOnlineFeatures(
   }
   const registered = await resolveOnlineView(db, projectId, viewName, options.version);
   const now = options.now ?? new Date();
-  const unique = [...new Set(entityIds)];
-  const rows =
-    unique.length === 0
-      ? []
-      : await lookupStatement(db).execute({ projectId, viewId: registered.id, entityIds: unique });
-  const byEntity = new Map(rows.map((row) => [row.entityId, row]));
+  const byEntity = await readOnlineRows(db, projectId, registered.id, entityIds);
   const ttl = registered.view.ttlSeconds;
   const vectors = entityIds.map((entityId) => onlineVector(entityId, byEntity.get(entityId), now, ttl));
   return {

@@ -1,10 +1,11 @@
-import { and, desc, eq, inArray, sql } from 'drizzle-orm';
+import { and, desc, eq, sql } from 'drizzle-orm';
 import type { FeatureValue, ParityMismatch, ParityReport } from '@shepherd/contracts/features';
 import { ShepherdError } from '@shepherd/core/errors';
 import type { Database } from '@shepherd/db/client';
-import { featureOnlineRows, featureParityReports, type FeatureParityReportRow } from '@shepherd/db/schema';
+import { featureParityReports, type FeatureParityReportRow } from '@shepherd/db/schema';
 import { computeAggregates, maxWindowMs, type AggregateValues, type TimedValues } from './aggregates.ts';
 import { rowsOf } from './point-in-time.ts';
+import { readOnlineRows } from './online.ts';
 import { getFeatureView, type RegisteredFeatureView } from './registry.ts';
 import { compareKeys } from './store.ts';
 
@@ -59,29 +60,7 @@ export async function runParityCheck(
       limit ${sampleSize}`),
   ).map((row) => row.entity_id);
 
-  const online = new Map<
-    string,
-    { eventTime: Date; values: Record<string, FeatureValue>; aggregates: Record<string, number | null> }
-  >();
-  if (sample.length > 0) {
-    for (const row of await db
-      .select({
-        entityId: featureOnlineRows.entityId,
-        eventTime: featureOnlineRows.eventTime,
-        values: featureOnlineRows.values,
-        aggregates: featureOnlineRows.aggregates,
-      })
-      .from(featureOnlineRows)
-      .where(
-        and(
-          eq(featureOnlineRows.projectId, projectId),
-          eq(featureOnlineRows.viewId, viewId),
-          inArray(featureOnlineRows.entityId, sample),
-        ),
-      )) {
-      online.set(row.entityId, row);
-    }
-  }
+  const online = await readOnlineRows(db, projectId, viewId, sample);
 
   const offline = await offlineAsOf(db, registered, sample, now);
 
