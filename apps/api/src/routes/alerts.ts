@@ -1,4 +1,3 @@
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { z } from 'zod';
 import { alertStates, alertView as alertViewSchema } from '@shepherd/contracts/alerts';
 import { deliveryView, type AlertNotificationInput, type NotificationEvent } from '@shepherd/contracts/drift';
@@ -10,7 +9,7 @@ import type { RegistryContext } from '@shepherd/registry/context';
 import { endpointOfAlert, planEndpointRollback, planRetrain } from '@shepherd/registry/drift';
 import { listDeliveries, recipientsOf } from '@shepherd/registry/notify';
 import { route, type RouteSpec } from '../route.ts';
-import { projectContext, type RouteDeps } from './context.ts';
+import { projectContext, startOnce, type RouteDeps } from './context.ts';
 
 const projectParams = z.object({ project: slug });
 const alertParams = projectParams.extend({ alert: z.uuid() });
@@ -37,16 +36,11 @@ export function alertRoutes(deps: RouteDeps): RouteSpec[] {
     // No webhook takes it: nothing to start (and no Temporal round trip on every acknowledgement).
     if ((await recipientsOf(ctx, alert)).length === 0) return;
     const input: AlertNotificationInput = { projectId: alert.projectId, alertId: alert.id, event };
-    try {
-      await deps.temporal.workflow.start('alertNotification', {
-        taskQueue: mainQueue,
-        workflowId: `notify-${alert.id}-${event}`,
-        args: [input],
-        workflowIdConflictPolicy: 'USE_EXISTING',
-      });
-    } catch (err) {
-      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-    }
+    await startOnce(deps.temporal, 'alertNotification', {
+      taskQueue: mainQueue,
+      workflowId: `notify-${alert.id}-${event}`,
+      args: [input],
+    });
   }
 
   /** On-call acted: the alert is acknowledged (if it was firing) and names what was started. */
@@ -135,26 +129,21 @@ export function alertRoutes(deps: RouteDeps): RouteSpec[] {
         const endpoint = await endpointOfAlert(ctx, alert);
         const { activeRolloutWorkflowId } = await planEndpointRollback(ctx, endpoint);
         const workflowId = `rollback-${params.project}-${body.requestId}`;
-        try {
-          await deps.temporal.workflow.start('rollback', {
-            taskQueue: mainQueue,
-            workflowId,
-            args: [
-              {
-                projectId: ctx.projectId,
-                actor: ctx.actor,
-                workflowId,
-                endpointId: endpoint.id,
-                reason: body.reason ?? `alert ${alert.id}: ${alert.summary}`.slice(0, 2000),
-                activeRolloutWorkflowId,
-              },
-            ],
-            workflowIdConflictPolicy: 'USE_EXISTING',
-            workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
-          });
-        } catch (err) {
-          if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-        }
+        await startOnce(deps.temporal, 'rollback', {
+          taskQueue: mainQueue,
+          workflowId,
+          args: [
+            {
+              projectId: ctx.projectId,
+              actor: ctx.actor,
+              workflowId,
+              endpointId: endpoint.id,
+              reason: body.reason ?? `alert ${alert.id}: ${alert.summary}`.slice(0, 2000),
+              activeRolloutWorkflowId,
+            },
+          ],
+          workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
+        });
         const updated = await recordAction(ctx, alert, 'rollback', workflowId);
         return { alert: alertView(updated), action: 'rollback' as const, workflowId };
       },
@@ -181,17 +170,12 @@ export function alertRoutes(deps: RouteDeps): RouteSpec[] {
           requestId: body.requestId,
           reason: body.reason ?? `alert ${alert.id}: ${alert.summary}`,
         });
-        try {
-          await deps.temporal.workflow.start('trainingPipeline', {
-            taskQueue: deps.trainingTaskQueue,
-            workflowId: pipeline.workflowId,
-            args: [pipeline],
-            workflowIdConflictPolicy: 'USE_EXISTING',
-            workflowIdReusePolicy: 'REJECT_DUPLICATE',
-          });
-        } catch (err) {
-          if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-        }
+        await startOnce(deps.temporal, 'trainingPipeline', {
+          taskQueue: deps.trainingTaskQueue,
+          workflowId: pipeline.workflowId,
+          args: [pipeline],
+          workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        });
         const updated = await recordAction(ctx, alert, 'retrain', pipeline.workflowId);
         return { alert: alertView(updated), action: 'retrain' as const, workflowId: pipeline.workflowId };
       },

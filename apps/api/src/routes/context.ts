@@ -1,4 +1,9 @@
-import type { Client } from '@temporalio/client';
+import {
+  WorkflowExecutionAlreadyStartedError,
+  type Client,
+  type WorkflowHandle,
+  type WorkflowStartOptions,
+} from '@temporalio/client';
 import type { Kafka } from 'kafkajs';
 import type { Database } from '@shepherd/db/client';
 import type { MlflowClient } from '@shepherd/mlflow/client';
@@ -28,4 +33,27 @@ export function projectContext(deps: RouteDeps, principal: Principal, request: F
     requestId: request.id,
   };
   return { project: principal.project, ctx };
+}
+
+/**
+ * Starts a workflow whose id comes from the request (its idempotency key): a retry while the run
+ * is going joins it, and one after it ended gets what `workflowIdReusePolicy` says. Either way the
+ * caller gets the run's handle, not an error: a retried request answers as the first did.
+ */
+export async function startOnce(
+  temporal: Client,
+  workflowType: string,
+  options: Pick<WorkflowStartOptions, 'taskQueue' | 'workflowId' | 'workflowIdReusePolicy'> & {
+    args: unknown[];
+  },
+): Promise<WorkflowHandle> {
+  try {
+    return await temporal.workflow.start(workflowType, {
+      ...options,
+      workflowIdConflictPolicy: 'USE_EXISTING',
+    });
+  } catch (err) {
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    return temporal.workflow.getHandle(options.workflowId);
+  }
 }

@@ -1,4 +1,4 @@
-import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
+import { WorkflowNotFoundError } from '@temporalio/client';
 import { z } from 'zod';
 import {
   createWebhookBody,
@@ -26,7 +26,7 @@ import {
 import { getEndpoint } from '@shepherd/registry/endpoints';
 import { createWebhook, deleteWebhook, listWebhooks, webhookView } from '@shepherd/registry/notify';
 import { route, type RouteSpec } from '../route.ts';
-import { projectContext, type RouteDeps } from './context.ts';
+import { projectContext, startOnce, type RouteDeps } from './context.ts';
 
 const projectParams = z.object({ project: slug });
 const endpointParams = projectParams.extend({ endpoint: endpointName });
@@ -68,16 +68,11 @@ export function driftRoutes(deps: RouteDeps): RouteSpec[] {
             config,
             trainingTaskQueue: deps.trainingTaskQueue,
           };
-          try {
-            await deps.temporal.workflow.start('driftMonitor', {
-              taskQueue: mainQueue,
-              workflowId: monitor.workflowId,
-              args: [input],
-              workflowIdConflictPolicy: 'USE_EXISTING',
-            });
-          } catch (err) {
-            if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-          }
+          await startOnce(deps.temporal, 'driftMonitor', {
+            taskQueue: mainQueue,
+            workflowId: monitor.workflowId,
+            args: [input],
+          });
         }
         return monitorView(monitor, endpoint.name);
       },

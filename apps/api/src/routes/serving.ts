@@ -1,4 +1,3 @@
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { z } from 'zod';
 import { slug } from '@shepherd/contracts/registry';
 import {
@@ -29,7 +28,7 @@ import { sloReport, summarizeStats } from '@shepherd/registry/serving-stats';
 import { assertFourEyes } from '@shepherd/registry/settings';
 import { getVersion } from '@shepherd/registry/versions';
 import { route, type RouteSpec } from '../route.ts';
-import { projectContext, type RouteDeps } from './context.ts';
+import { projectContext, startOnce, type RouteDeps } from './context.ts';
 
 const projectParams = z.object({ project: slug });
 const endpointParams = projectParams.extend({ endpoint: endpointName });
@@ -193,17 +192,12 @@ export function servingRoutes(deps: RouteDeps): RouteSpec[] {
           thresholds: body.thresholds,
           labels: body.labels,
         });
-        try {
-          await deps.temporal.workflow.start('canaryRollout', {
-            taskQueue: mainQueue,
-            workflowId: input.workflowId,
-            args: [input],
-            workflowIdConflictPolicy: 'USE_EXISTING',
-            workflowIdReusePolicy: 'REJECT_DUPLICATE',
-          });
-        } catch (err) {
-          if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-        }
+        await startOnce(deps.temporal, 'canaryRollout', {
+          taskQueue: mainQueue,
+          workflowId: input.workflowId,
+          args: [input],
+          workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        });
         return oneView(ctx, await getRollout(ctx, rollout.id));
       },
     }),
@@ -314,19 +308,12 @@ export function servingRoutes(deps: RouteDeps): RouteSpec[] {
           reason: body.reason,
           activeRolloutWorkflowId: active?.workflowId ?? null,
         };
-        const handle = await deps.temporal.workflow
-          .start('rollback', {
-            taskQueue: mainQueue,
-            workflowId,
-            args: [input],
-            workflowIdConflictPolicy: 'USE_EXISTING',
-            workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
-          })
-          .catch(async (err: unknown) => {
-            if (err instanceof WorkflowExecutionAlreadyStartedError)
-              return deps.temporal.workflow.getHandle(workflowId);
-            throw err;
-          });
+        const handle = await startOnce(deps.temporal, 'rollback', {
+          taskQueue: mainQueue,
+          workflowId,
+          args: [input],
+          workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
+        });
         try {
           const result = (await handle.result()) as {
             kind: 'rollout_stopped' | 'champion_restored';

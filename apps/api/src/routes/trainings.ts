@@ -1,4 +1,3 @@
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { z } from 'zod';
 import { modelName, slug, trainingRunView as trainingRunViewSchema } from '@shepherd/contracts/registry';
 import {
@@ -17,7 +16,7 @@ import { createTrainingRun, getTrainingRun, listTrainingRuns } from '@shepherd/r
 import { getVersionById } from '@shepherd/registry/versions';
 import type { TrainingRun } from '@shepherd/db/schema';
 import { route, type RouteSpec } from '../route.ts';
-import { projectContext, type RouteDeps } from './context.ts';
+import { projectContext, startOnce, type RouteDeps } from './context.ts';
 import { trainingRunView } from './views.ts';
 
 const projectParams = z.object({ project: slug });
@@ -65,18 +64,13 @@ export function trainingRoutes(deps: RouteDeps): RouteSpec[] {
       workflowId,
       spec: { source, ...fields },
     });
-    try {
-      await deps.temporal.workflow.start('trainingPipeline', {
-        taskQueue: deps.trainingTaskQueue,
-        workflowId,
-        args: [input],
-        workflowIdConflictPolicy: 'USE_EXISTING',
-        workflowIdReusePolicy: 'REJECT_DUPLICATE',
-      });
-    } catch (err) {
-      // Already ran to completion: the run row already tells its outcome.
-      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-    }
+    // A pipeline that already ended is not started again: its run row tells how it ended.
+    await startOnce(deps.temporal, 'trainingPipeline', {
+      taskQueue: deps.trainingTaskQueue,
+      workflowId,
+      args: [input],
+      workflowIdReusePolicy: 'REJECT_DUPLICATE',
+    });
     return view(ctx, model, await getTrainingRun(ctx, run.id));
   }
 
