@@ -8,11 +8,8 @@ import type {
   SignalVerdict,
   WebhookView,
 } from '@shepherd/contracts/drift';
-import { ApiClient } from './api-client.ts';
-import { loadCliEnv } from './env.ts';
+import { commandClient, printer, type Out } from './command.ts';
 import { fmt, jsonOption, table } from './format.ts';
-
-type Out = (text: string) => void;
 
 /** `30m`, `2h`, `1d` before now, or an ISO timestamp as it is. */
 export function sinceOption(text: string, now = Date.now()): string {
@@ -43,16 +40,8 @@ const describeMonitor = (m: DriftMonitorView) =>
   ].join('\n');
 
 export function registerDriftCommands(program: Command, out: Out): void {
-  const client = () => {
-    const env = loadCliEnv();
-    const options = program.opts<{ project?: string; json?: boolean }>();
-    return {
-      api: new ApiClient(env.SHEPHERD_API_URL, options.project ?? env.SHEPHERD_PROJECT, env.SHEPHERD_TOKEN),
-      json: options.json === true,
-    };
-  };
-  const print = (json: boolean, value: unknown, text: () => string) =>
-    out(json ? JSON.stringify(value, null, 2) : text());
+  const client = () => commandClient(program);
+  const print = printer(out);
 
   program
     .command('drift <endpoint>')

@@ -1,15 +1,8 @@
 import type { Command } from 'commander';
 import type { LineageView, ModelView, TrainingRunView, VersionView } from '@shepherd/contracts/registry';
-import { ApiClient } from './api-client.ts';
-import { loadCliEnv } from './env.ts';
+import type { ApiClient } from './api-client.ts';
+import { commandClient, printer, type Out } from './command.ts';
 import { fmt, jsonOption, table } from './format.ts';
-
-type Out = (text: string) => void;
-
-interface GlobalOptions {
-  project?: string;
-  json?: boolean;
-}
 
 async function waitForTraining(api: ApiClient, id: string, out: Out): Promise<TrainingRunView> {
   let lastStep = '';
@@ -31,16 +24,8 @@ function describeTraining(run: TrainingRunView): string {
 }
 
 export function registerRegistryCommands(program: Command, out: Out): void {
-  const client = () => {
-    const env = loadCliEnv();
-    const options = program.opts<GlobalOptions>();
-    return {
-      api: new ApiClient(env.SHEPHERD_API_URL, options.project ?? env.SHEPHERD_PROJECT, env.SHEPHERD_TOKEN),
-      json: options.json === true,
-    };
-  };
-  const print = (json: boolean, value: unknown, text: () => string) =>
-    out(json ? JSON.stringify(value, null, 2) : text());
+  const client = () => commandClient(program);
+  const print = printer(out);
 
   const models = program.command('models').description('list and create models');
   models

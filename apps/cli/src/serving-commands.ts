@@ -2,11 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { Command } from 'commander';
 import type { AlertView } from '@shepherd/contracts/alerts';
 import type { EndpointConfig, RolloutView } from '@shepherd/contracts/serving';
-import { ApiClient } from './api-client.ts';
-import { loadCliEnv } from './env.ts';
+import { commandClient, printer, type Out } from './command.ts';
 import { fmt, jsonOption, table } from './format.ts';
-
-type Out = (text: string) => void;
 
 const split = (e: EndpointConfig) =>
   e.candidate
@@ -29,16 +26,8 @@ function describeRollout(r: RolloutView): string {
 }
 
 export function registerServingCommands(program: Command, out: Out): void {
-  const client = () => {
-    const env = loadCliEnv();
-    const options = program.opts<{ project?: string; json?: boolean }>();
-    return {
-      api: new ApiClient(env.SHEPHERD_API_URL, options.project ?? env.SHEPHERD_PROJECT, env.SHEPHERD_TOKEN),
-      json: options.json === true,
-    };
-  };
-  const print = (json: boolean, value: unknown, text: () => string) =>
-    out(json ? JSON.stringify(value, null, 2) : text());
+  const client = () => commandClient(program);
+  const print = printer(out);
 
   const endpoints = program.command('endpoints').description('serving endpoints and their traffic split');
   endpoints

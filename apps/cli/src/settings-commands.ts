@@ -1,10 +1,7 @@
 import type { Command } from 'commander';
 import type { ProjectSettingsView } from '@shepherd/contracts/settings';
-import { ApiClient } from './api-client.ts';
-import { loadCliEnv } from './env.ts';
+import { commandClient, type Out } from './command.ts';
 import { table } from './format.ts';
-
-type Out = (text: string) => void;
 
 /** `on`/`off` (and the usual synonyms) as a boolean; anything else names what is accepted. */
 export function switchValue(name: string, text: string): boolean {
@@ -31,14 +28,7 @@ const describeSettings = (settings: ProjectSettingsView) =>
   ]);
 
 export function registerSettingsCommands(program: Command, out: Out): void {
-  const client = () => {
-    const env = loadCliEnv();
-    const options = program.opts<{ project?: string; json?: boolean }>();
-    return {
-      api: new ApiClient(env.SHEPHERD_API_URL, options.project ?? env.SHEPHERD_PROJECT, env.SHEPHERD_TOKEN),
-      json: options.json === true,
-    };
-  };
+  const client = () => commandClient(program);
   const print = (json: boolean, settings: ProjectSettingsView) =>
     out(json ? JSON.stringify(settings, null, 2) : describeSettings(settings));
 
