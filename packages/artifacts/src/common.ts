@@ -39,6 +39,18 @@ export function verify(uri: string, bytes: Uint8Array, expectedSha256: string): 
   if (actual !== expected) throw integrityError(uri, expected, actual);
 }
 
+/** A store's `getVerified`: a malformed hash is refused before any read, a mismatch after it. */
+export async function getVerified(
+  get: (uri: string) => Promise<Buffer>,
+  uri: string,
+  expectedSha256: string,
+): Promise<Buffer> {
+  const expected = normalizeSha256(expectedSha256);
+  const bytes = await get(uri);
+  verify(uri, bytes, expected);
+  return bytes;
+}
+
 /**
  * Keys are relative, slash-separated and canonical, so one object has exactly one key and no key
  * can climb out of the store's root.

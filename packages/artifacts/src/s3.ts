@@ -25,7 +25,7 @@ import {
   sha256Hex,
   validateKey,
   validatePrefix,
-  verify,
+  getVerified,
 } from './common.ts';
 import type { ArtifactEntry, ArtifactStore, PutResult, PutSource } from './types.ts';
 
@@ -122,11 +122,8 @@ export class S3ArtifactStore implements ArtifactStore {
     return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
 
-  async getVerified(uri: string, expectedSha256: string): Promise<Buffer> {
-    const expected = normalizeSha256(expectedSha256);
-    const bytes = await this.get(uri);
-    verify(uri, bytes, expected);
-    return bytes;
+  getVerified(uri: string, expectedSha256: string): Promise<Buffer> {
+    return getVerified((key) => this.get(key), uri, expectedSha256);
   }
 
   async download(
