@@ -1,14 +1,21 @@
 import { z } from 'zod';
-import { featureViewMetrics, parityReport, type ParityReport } from '@shepherd/contracts/features';
+import { auditEventView, auditVerification, type AuditEventView } from '@shepherd/contracts/audit';
+import {
+  featureViewSummary,
+  parityReport,
+  type FeatureViewSummary,
+  type ParityReport,
+} from '@shepherd/contracts/features';
 import { alertView, type AlertState, type AlertView } from '@shepherd/contracts/alerts';
 import {
   deliveryView,
   driftMonitorView,
   driftReportView,
-  featureDrift,
+  featureHistogramView,
   type DeliveryView,
   type DriftMonitorView,
   type DriftReportView,
+  type FeatureHistogramView,
 } from '@shepherd/contracts/drift';
 import {
   endpointConfig,
@@ -75,72 +82,10 @@ const listOf = <S extends z.ZodType>(item: S, key: string) =>
 export type { SloSeriesView, SloView };
 export type SeriesPoint = SloSeriesPoint;
 
-const histogramCounts = z.object({
-  counts: z.array(z.number()),
-  below: z.number(),
-  above: z.number(),
-  missing: z.number(),
-  total: z.number(),
-});
-
-/** `GET …/endpoints/{name}/drift/histogram`: one feature, training reference vs a window, same bins. */
-export const featureHistogramView = z.object({
-  endpoint: z.string(),
-  feature: z.string(),
-  kind: z.enum(['numeric', 'categorical']),
-  edges: z.array(z.number()).nullable(),
-  categories: z.array(z.string()).nullable(),
-  reference: histogramCounts,
-  current: histogramCounts,
-  window: z.object({
-    reportId: z.string(),
-    sequence: z.number(),
-    windowStart: z.string(),
-    windowEnd: z.string(),
-    versionId: z.string(),
-    version: z.number(),
-    judged: z.number(),
-  }),
-  verdicts: z.array(featureDrift.extend({ signal: z.string() })),
-});
-export type FeatureHistogramView = z.infer<typeof featureHistogramView>;
-export type { ParityReport };
+export type { AuditEventView, FeatureHistogramView, FeatureViewSummary, ParityReport };
 export type { AlertView, EndpointConfig, RolloutView };
 
 export type { DeliveryView, DriftMonitorView, DriftReportView };
-
-// ---- views of existing routes that have no shared schema ----
-
-export const auditEventView = z.object({
-  id: z.number(),
-  actor: z.string(),
-  action: z.string(),
-  subjectKind: z.string(),
-  subjectId: z.string(),
-  before: z.unknown(),
-  after: z.unknown(),
-  requestId: z.string().nullable(),
-  createdAt: z.string(),
-});
-export type AuditEventView = z.infer<typeof auditEventView>;
-
-export const auditVerification = z.object({
-  ok: z.boolean(),
-  checked: z.number(),
-  brokenAt: z.number().optional(),
-  reason: z.string().optional(),
-});
-
-export const featureViewView = z.object({
-  name: z.string(),
-  version: z.number(),
-  entityKey: z.string(),
-  sourceTopic: z.string(),
-  ttlSeconds: z.number(),
-  features: z.array(z.object({ name: z.string(), type: z.string() })),
-  metrics: featureViewMetrics.nullable(),
-});
-export type FeatureViewView = z.infer<typeof featureViewView>;
 
 export type { LineageView, ModelView, TrainingRunView, VersionView };
 
@@ -306,7 +251,7 @@ export function createApi(baseUrl: string, session: Session) {
     lineageEdges: (kind: LineageKind, id: string) =>
       get(`${project}/lineage/${e(kind)}/${e(id)}/edges`, lineageEdgesView),
 
-    featureViews: () => get(`${project}/feature-views`, z.object({ views: z.array(featureViewView) })),
+    featureViews: () => get(`${project}/feature-views`, z.object({ views: z.array(featureViewSummary) })),
     parityReports: (view: string, options: { version?: number; limit?: number } = {}) => {
       const query = new URLSearchParams({ limit: String(options.limit ?? 1) });
       if (options.version !== undefined) query.set('version', String(options.version));

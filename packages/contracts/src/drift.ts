@@ -221,6 +221,36 @@ export const driftReportView = z.object({
 });
 export type DriftReportView = z.infer<typeof driftReportView>;
 
+const histogramCounts = z.object({
+  counts: z.array(z.number().int()),
+  below: z.number().int(),
+  above: z.number().int(),
+  missing: z.number().int(),
+  total: z.number().int(),
+});
+
+/** `GET …/endpoints/{name}/drift/histogram`: one feature, training reference vs a window, same bins. */
+export const featureHistogramView = z.object({
+  endpoint: z.string(),
+  feature: z.string(),
+  kind: z.enum(['numeric', 'categorical']),
+  edges: z.array(z.number()).nullable(),
+  categories: z.array(z.string()).nullable(),
+  reference: histogramCounts,
+  current: histogramCounts,
+  window: z.object({
+    reportId: z.string(),
+    sequence: z.number().int(),
+    windowStart: z.string(),
+    windowEnd: z.string(),
+    versionId: z.string(),
+    version: z.number().int(),
+    judged: z.number().int(),
+  }),
+  verdicts: z.array(featureDrift.extend({ signal: z.string() })),
+});
+export type FeatureHistogramView = z.infer<typeof featureHistogramView>;
+
 export const webhookKinds = ['slack', 'pagerduty', 'generic'] as const;
 export type WebhookKind = (typeof webhookKinds)[number];
 

@@ -311,6 +311,18 @@ export const featureViewMetrics = z.object({
 });
 export type FeatureViewMetrics = z.infer<typeof featureViewMetrics>;
 
+/** A feature view as `GET …/feature-views` lists it; `metrics` is null when the API has no Kafka to ask. */
+export const featureViewSummary = z.object({
+  name: z.string(),
+  version: z.number(),
+  entityKey: z.string(),
+  sourceTopic: z.string(),
+  ttlSeconds: z.number(),
+  features: z.array(z.object({ name: z.string(), type: z.string() })),
+  metrics: featureViewMetrics.nullable(),
+});
+export type FeatureViewSummary = z.infer<typeof featureViewSummary>;
+
 /**
  * Late ground truth on `labels.<model>`, keyed by `entityId`: the label of something that happened
  * to an entity at `eventTime` (a transaction later charged back, say). Training sets join each label

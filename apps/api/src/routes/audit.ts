@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { auditEventView, auditVerification, type AuditEventView } from '@shepherd/contracts/audit';
 import { slug } from '@shepherd/contracts/registry';
 import type { AuditEvent } from '@shepherd/db/schema';
 import { listAudit, verifyAuditChain } from '@shepherd/registry/audit';
@@ -7,28 +8,7 @@ import type { RouteDeps } from './context.ts';
 
 const projectParams = z.object({ project: slug });
 
-const auditView = z.object({
-  id: z.number(),
-  actor: z.string(),
-  action: z.string(),
-  subjectKind: z.string(),
-  subjectId: z.string(),
-  before: z.unknown(),
-  after: z.unknown(),
-  requestId: z.string().nullable(),
-  createdAt: z.string(),
-  prevHash: z.string().nullable(),
-  hash: z.string().nullable(),
-});
-
-const verification = z.object({
-  ok: z.boolean(),
-  checked: z.number(),
-  brokenAt: z.number().optional(),
-  reason: z.string().optional(),
-});
-
-const view = (event: AuditEvent): z.infer<typeof auditView> => ({
+const view = (event: AuditEvent): AuditEventView => ({
   id: event.id,
   actor: event.actor,
   action: event.action,
@@ -56,7 +36,7 @@ export function auditRoutes(deps: RouteDeps): RouteSpec[] {
         limit: z.coerce.number().int().min(1).max(1000).default(100),
         beforeId: z.coerce.number().int().positive().optional(),
       }),
-      response: z.object({ events: z.array(auditView) }),
+      response: z.object({ events: z.array(auditEventView) }),
       handler: async ({ query, principal }) => ({
         events: (await listAudit(deps.db, principal.project.id, query)).map(view),
       }),
@@ -70,7 +50,7 @@ export function auditRoutes(deps: RouteDeps): RouteSpec[] {
         "Recompute the project's audit hash chain; names the first entry that was edited, removed or inserted",
       tag: 'audit',
       params: projectParams,
-      response: verification,
+      response: auditVerification,
       handler: async ({ principal }) => verifyAuditChain(deps.db, principal.project.id),
     }),
     route({
@@ -81,7 +61,11 @@ export function auditRoutes(deps: RouteDeps): RouteSpec[] {
       summary: 'The whole audit log, oldest first, with its chain verification, for archiving elsewhere',
       tag: 'audit',
       params: projectParams,
-      response: z.object({ exportedAt: z.string(), verification, events: z.array(auditView) }),
+      response: z.object({
+        exportedAt: z.string(),
+        verification: auditVerification,
+        events: z.array(auditEventView),
+      }),
       handler: async ({ principal }) => {
         const events = await listAudit(deps.db, principal.project.id, { limit: 1_000_000 });
         return {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { featureViewMetrics, onlineFeaturesResponse } from '@shepherd/contracts/features';
+import { featureViewSummary, onlineFeaturesResponse } from '@shepherd/contracts/features';
 import { slug } from '@shepherd/contracts/registry';
 import { getFeatureViewMetrics } from '@shepherd/features/metrics';
 import { getOnlineFeatures, maxEntitiesPerLookup } from '@shepherd/features/online';
@@ -22,19 +22,7 @@ export function featureRoutes(deps: RouteDeps): RouteSpec[] {
       summary: 'Feature views with ingestion metrics: events ingested, DLQ count, lag per partition',
       tag: 'features',
       params: z.object({ project: slug }),
-      response: z.object({
-        views: z.array(
-          z.object({
-            name: z.string(),
-            version: z.number(),
-            entityKey: z.string(),
-            sourceTopic: z.string(),
-            ttlSeconds: z.number(),
-            features: z.array(z.object({ name: z.string(), type: z.string() })),
-            metrics: featureViewMetrics.nullable(),
-          }),
-        ),
-      }),
+      response: z.object({ views: z.array(featureViewSummary) }),
       handler: async ({ principal }) => {
         const views = await listFeatureViews(deps.db, principal.project.id);
         const admin = deps.kafka?.admin();

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { featureDrift } from '@shepherd/contracts/drift';
+import { featureHistogramView } from '@shepherd/contracts/drift';
 import { slug } from '@shepherd/contracts/registry';
 import { endpointName, sloSeriesView } from '@shepherd/contracts/serving';
 import { featureHistogram } from '@shepherd/registry/drift-series';
@@ -25,34 +25,6 @@ const duration = z.string().regex(/^([1-9][0-9]{0,6}s|[1-9][0-9]{0,5}m|[1-9][0-9
 });
 const seconds = (text: string) =>
   Number(text.slice(0, -1)) * unitSeconds[text.slice(-1) as keyof typeof unitSeconds];
-
-const histogramCounts = z.object({
-  counts: z.array(z.number().int()),
-  below: z.number().int(),
-  above: z.number().int(),
-  missing: z.number().int(),
-  total: z.number().int(),
-});
-
-export const featureHistogramView = z.object({
-  endpoint: z.string(),
-  feature: z.string(),
-  kind: z.enum(['numeric', 'categorical']),
-  edges: z.array(z.number()).nullable(),
-  categories: z.array(z.string()).nullable(),
-  reference: histogramCounts,
-  current: histogramCounts,
-  window: z.object({
-    reportId: z.string(),
-    sequence: z.number().int(),
-    windowStart: z.string(),
-    windowEnd: z.string(),
-    versionId: z.string(),
-    version: z.number().int(),
-    judged: z.number().int(),
-  }),
-  verdicts: z.array(featureDrift.extend({ signal: z.string() })),
-});
 
 export function seriesRoutes(deps: RouteDeps): RouteSpec[] {
   return [

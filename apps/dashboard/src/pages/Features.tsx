@@ -1,5 +1,5 @@
 import { useState } from 'react';
-import { denied, type FeatureViewView, type ParityReport } from '../api.ts';
+import { denied, type FeatureViewSummary, type ParityReport } from '../api.ts';
 import { useDashboard } from '../context.tsx';
 import { href } from '../router.ts';
 import { useLive } from '../live.ts';
@@ -13,7 +13,7 @@ const futureToleranceSeconds = 60;
  * An event time ahead of now (a producer with a wrong clock) makes any view look fresh: said apart.
  */
 export function freshness(
-  view: FeatureViewView,
+  view: FeatureViewSummary,
   now: number,
 ): { ageSeconds: number | null; fresh: boolean; aheadSeconds: number } {
   const last = view.metrics?.lastEventTime;
@@ -38,7 +38,7 @@ const exampleLimit = 10;
  * it passed is the check's own verdict against the limit it ran with: a failing check keeps a
  * parity alert open on the view, a passing one resolves it.
  */
-function ParityPanel({ view }: { view: FeatureViewView }) {
+function ParityPanel({ view }: { view: FeatureViewSummary }) {
   const { api } = useDashboard();
   const subject = `${view.name}@${view.version}`;
   const data = useLive(
