@@ -52,18 +52,9 @@ const apiEnvFields = z.object({
   OIDC_JWKS_URL: httpUrl.optional(),
   /** The claim listing `project:role` entries (a dotted path for nested claims). */
   OIDC_ROLE_CLAIM: z.string().min(1).default('shepherd_roles'),
-  OIDC_ALLOWED_ALGS: z
-    .string()
-    .transform((value) =>
-      value
-        .split(',')
-        .map((part) => part.trim())
-        .filter((part) => part !== ''),
-    )
-    .pipe(
-      z.array(z.enum(oidcAlgorithms, { message: `each must be one of ${oidcAlgorithms.join(', ')}` })).min(1),
-    )
-    .default(['RS256', 'ES256']),
+  OIDC_ALLOWED_ALGS: csv(
+    z.enum(oidcAlgorithms, { message: `each must be one of ${oidcAlgorithms.join(', ')}` }),
+  ).default(['RS256', 'ES256']),
   /**
    * The dashboard's OIDC client (a public client: Authorization Code + PKCE, no secret). Set: the
    * dashboard offers "Sign in with <issuer>"; unset: API tokens only. Needs OIDC_ISSUER.

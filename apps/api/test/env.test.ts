@@ -20,4 +20,13 @@ describe('api config', () => {
       /API_PORT[\s\S]*TEMPORAL_ADDRESS: must be host:port/,
     );
   });
+
+  it('reads OIDC_ALLOWED_ALGS as a list, and names an algorithm it does not know', () => {
+    expect(loadApiEnv({}).OIDC_ALLOWED_ALGS).toEqual(['RS256', 'ES256']);
+    expect(loadApiEnv({ OIDC_ALLOWED_ALGS: ' ES256 ,RS256,' }).OIDC_ALLOWED_ALGS).toEqual(['ES256', 'RS256']);
+    expect(() => loadApiEnv({ OIDC_ALLOWED_ALGS: 'RS256,none' })).toThrow(
+      /OIDC_ALLOWED_ALGS[\s\S]*each must be one of RS256/,
+    );
+    expect(() => loadApiEnv({ OIDC_ALLOWED_ALGS: ' , ' })).toThrow(/OIDC_ALLOWED_ALGS/);
+  });
 });

@@ -91,7 +91,7 @@ export const logLevel = z
   .default('info');
 
 /** Comma-separated list, e.g. KAFKA_BROKERS=127.0.0.1:9092,127.0.0.1:9093. */
-export const csv = (item: z.ZodString) =>
+export const csv = <Item extends z.ZodType<unknown, string>>(item: Item) =>
   z
     .string()
     .transform((value) =>

@@ -25,20 +25,7 @@ export const ingestEnvSchema = z.object({
   FEATURE_VIEWS: z
     .string()
     .default('all')
-    .pipe(
-      z.union([
-        z.literal('all'),
-        z
-          .string()
-          .transform((value) =>
-            value
-              .split(',')
-              .map((part) => part.trim())
-              .filter((part) => part !== ''),
-          )
-          .pipe(z.array(viewSelector).min(1)),
-      ]),
-    ),
+    .pipe(z.union([z.literal('all'), csv(viewSelector)])),
   SHEPHERD_PROJECT: z.string().min(1).default('default'),
   FEATURE_MAX_EVENT_BYTES: z.coerce
     .number()
