@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import Fastify, { LogController, type FastifyBaseLogger } from 'fastify';
+import { performance } from 'node:perf_hooks';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyRequest } from 'fastify';
 import { lazyChildLogger, type Logger } from '@shepherd/core/logger';
 import { runChecks, type Check } from '@shepherd/clients/health';
 import type { ReadinessResponse } from '@shepherd/contracts/health';
@@ -21,11 +22,18 @@ import { tokenRoutes } from './routes/tokens.ts';
 import { settingsRoutes } from './routes/settings.ts';
 import { trainingRoutes } from './routes/trainings.ts';
 import { whoamiRoutes } from './routes/whoami.ts';
-import { registerEventRoutes } from './routes/events.ts';
+import { eventStreamRoute, registerEventRoutes } from './routes/events.ts';
 import { seriesRoutes } from './routes/series.ts';
 import { lineageEdgeRoutes } from './routes/lineage-edges.ts';
 import { apiMetrics } from './metrics.ts';
-import { logAccess } from './access-log.ts';
+import { clientClosedStatus, logAccess } from './access-log.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** `performance.now()` when the request arrived (the onRequest hook in buildApp). */
+    arrivedAt: number;
+  }
+}
 
 export interface ApiDeps {
   logger: Logger;
@@ -83,11 +91,27 @@ export function buildApp(deps: ApiDeps) {
   app.get('/healthz', async () => ({ status: 'ok' }));
 
   const metrics = apiMetrics(deps.services);
-  app.addHook('onResponse', (request, reply, done) => {
+  // Every request ends in exactly one of the two hooks below: answered, or abandoned by its caller.
+  const record = (request: FastifyRequest, statusCode: number, elapsedMs: number) => {
     // The route's pattern, not the URL: one series per route, whatever ids callers send.
     const route = request.routeOptions.url ?? 'unmatched';
-    metrics.observe(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
-    logAccess(deps.logger, route, request, reply);
+    metrics.observe(request.method, route, statusCode, elapsedMs / 1000);
+    logAccess(deps.logger, route, request, statusCode, elapsedMs);
+  };
+  app.addHook('onResponse', (request, reply, done) => {
+    record(request, reply.statusCode, reply.elapsedTime);
+    done();
+  });
+  // An abandoned request has no reply to time it by, so each request notes when it arrived.
+  app.decorateRequest('arrivedAt', 0);
+  app.addHook('onRequest', (request, _reply, done) => {
+    request.arrivedAt = performance.now();
+    done();
+  });
+  app.addHook('onRequestAbort', (request, done) => {
+    if (request.routeOptions.url !== eventStreamRoute) {
+      record(request, clientClosedStatus, performance.now() - request.arrivedAt);
+    }
     done();
   });
   app.get('/metrics', async (_request, reply) =>

@@ -1,9 +1,26 @@
+import { request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { describe, expect, it, vi } from 'vitest';
 import { pino } from 'pino';
 import { buildApp } from '../src/app.ts';
 
 const logger = pino({ level: 'silent' });
+
+/** A logger whose lines are kept, parsed, in `lines`. */
+function capturedLogger(level: 'info' | 'debug') {
+  const lines: Record<string, unknown>[] = [];
+  const logged = pino(
+    { level },
+    new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
+        callback();
+      },
+    }),
+  );
+  return { lines, logged };
+}
 
 describe('api app', () => {
   it('answers /healthz without touching dependencies', async () => {
@@ -50,16 +67,7 @@ describe('api app', () => {
   });
 
   it('writes one access line per request, none for probes at info, and no per-request logger', async () => {
-    const lines: Record<string, unknown>[] = [];
-    const logged = pino(
-      { level: 'info' },
-      new Writable({
-        write(chunk: Buffer, _encoding, callback) {
-          lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
-          callback();
-        },
-      }),
-    );
+    const { lines, logged } = capturedLogger('info');
     const app = buildApp({ logger: logged, readiness: [] });
     await app.ready();
     const child = vi.spyOn(logged, 'child');
@@ -85,5 +93,55 @@ describe('api app', () => {
     ]);
     expect(JSON.stringify(lines)).not.toContain('shp_secret');
     expect(child).not.toHaveBeenCalled();
+  });
+
+  it('logs and counts a request its caller abandoned, once, as 499 "request aborted"', async () => {
+    const { lines, logged } = capturedLogger('debug');
+    let finish: () => void = () => undefined;
+    const slowCheck = new Promise<void>((resolve) => (finish = resolve));
+    const app = buildApp({ logger: logged, readiness: [{ name: 'slow', run: () => slowCheck }] });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    try {
+      const { port } = app.server.address() as AddressInfo;
+      const client = httpRequest({
+        host: '127.0.0.1',
+        port,
+        path: '/readyz',
+        headers: { 'x-request-id': 'gone-1' },
+      });
+      client.on('error', () => undefined);
+      client.end();
+      const ofRequest = () => lines.filter((line) => line['reqId'] === 'gone-1');
+      // The caller gives up while the readiness check is still running.
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      client.destroy();
+      for (let i = 0; i < 100 && ofRequest().length === 0; i += 1) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      finish();
+      // The handler ends after the abort; its answer reaches no one and is not logged again.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(ofRequest()).toEqual([
+        expect.objectContaining({
+          level: 20,
+          msg: 'request aborted',
+          // The connection is gone, and its remote address with it.
+          req: { method: 'GET', url: '/readyz' },
+          res: { statusCode: 499 },
+          responseTime: expect.any(Number),
+        }),
+      ]);
+      expect(ofRequest()[0]!['responseTime']).toBeGreaterThanOrEqual(90);
+      const metrics = await app.inject({ method: 'GET', url: '/metrics' });
+      expect(metrics.body).toMatch(
+        /shepherd_api_requests_total\{[^}]*route="\/readyz"[^}]*status="499"[^}]*\} 1\n/,
+      );
+      expect(metrics.body).not.toMatch(
+        /shepherd_api_requests_total\{[^}]*route="\/readyz"[^}]*status="(200|503)"/,
+      );
+    } finally {
+      finish();
+      await app.close();
+    }
   });
 });

@@ -279,6 +279,9 @@ function frame(event: string, data: unknown, id?: number): string {
   return `${id === undefined ? '' : `id: ${id}\n`}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
 }
 
+/** The audit event stream: a client ends it by closing the connection, which is no abort. */
+export const eventStreamRoute = '/v1/projects/:project/events';
+
 export function registerEventRoutes(
   app: FastifyInstance,
   deps: RouteDeps,
@@ -296,7 +299,7 @@ export function registerEventRoutes(
     for (const response of open) response.end();
   });
 
-  app.get('/v1/projects/:project/events', async (request, reply) => {
+  app.get(eventStreamRoute, async (request, reply) => {
     const { principal, token } = await authorizeStream(auth, request);
     const header = request.headers['last-event-id'];
     const resumeFrom = header === undefined ? undefined : lastEventId.safeParse(header);
