@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { testEnv } from '@shepherd/testing/env';
 import { createKafka } from '../src/kafka.ts';
+import { readRanges } from '../src/kafka-ranges.ts';
 
 describe('Kafka broker', () => {
   const env = testEnv();
@@ -67,5 +68,50 @@ describe('Kafka broker', () => {
 
     await admin.deleteTopics({ topics: [topic] });
     await admin.disconnect();
+  });
+
+  it('reads exactly the offset ranges asked, in offset order per partition, and stops', async () => {
+    const kafka = createKafka({ brokers: env.KAFKA_BROKERS, clientId: 'kafka-ranges-test' });
+    const topic = `test.ranges.${randomUUID()}`;
+    const admin = kafka.admin();
+    await admin.connect();
+    const groupId = `test-ranges-${randomUUID()}`;
+    try {
+      await admin.createTopics({ topics: [{ topic, numPartitions: 2 }], waitForLeaders: true });
+      const producer = kafka.producer();
+      await producer.connect();
+      // Ten messages on each partition, in several requests so that they span fetches.
+      for (let i = 0; i < 10; i += 1) {
+        await producer.send({
+          topic,
+          messages: [0, 1].map((partition) => ({ partition, value: `p${partition}-m${i}` })),
+        });
+      }
+      await producer.disconnect();
+
+      const messages = await readRanges(
+        kafka,
+        topic,
+        [
+          { partition: 0, from: 3n, to: 7n },
+          { partition: 1, from: 8n, to: 10n },
+        ],
+        { groupId, maxWaitTimeInMs: 100 },
+      );
+      const read = (partition: number) =>
+        messages
+          .filter((message) => message.partition === partition)
+          .map((message) => [Number(message.offset), message.value?.toString()]);
+      expect(read(0)).toEqual([3, 4, 5, 6].map((i) => [i, `p0-m${i}`]));
+      expect(read(1)).toEqual([8, 9].map((i) => [i, `p1-m${i}`]));
+      expect(messages.every((message) => message.timestamp > 0)).toBe(true);
+
+      // Nothing to read: no consumer is started, and the answer is empty.
+      expect(await readRanges(kafka, topic, [{ partition: 0, from: 5n, to: 5n }], { groupId })).toEqual([]);
+    } finally {
+      await admin.deleteGroups([groupId]).catch(() => undefined);
+      await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
+      await admin.disconnect();
+    }
   });
 });

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
+import { readRanges, type RangeMessage } from '@shepherd/clients/kafka-ranges';
 import { sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { datasetColumns } from '@shepherd/contracts/trainer';
@@ -575,47 +576,21 @@ export async function readLabels(kafka: Kafka, source: PointInTimeSpec['labels']
         );
       }
     }
-    const pending = offsets.filter((r) => BigInt(r.from) < BigInt(r.to));
-    const perPartition = new Map<number, { offset: bigint; value: Buffer | null }[]>();
-    if (pending.length > 0) {
-      const consumer = kafka.consumer({ groupId, allowAutoTopicCreation: false, maxBytes: 64 * 1024 * 1024 });
-      await consumer.connect();
-      try {
-        const remaining = new Map(pending.map((r) => [r.partition, BigInt(r.to)]));
-        let finish!: () => void;
-        let fail!: (error: Error) => void;
-        const done = new Promise<void>((resolve, reject) => {
-          finish = resolve;
-          fail = reject;
-        });
-        consumer.on(consumer.events.CRASH, (event) => fail(event.payload.error));
-        await consumer.subscribe({ topic: source.topic, fromBeginning: true });
-        await consumer.run({
-          autoCommit: false,
-          eachBatch: async ({ batch }) => {
-            const end = remaining.get(batch.partition);
-            if (end === undefined) return;
-            let list = perPartition.get(batch.partition);
-            if (!list) perPartition.set(batch.partition, (list = []));
-            for (const message of batch.messages) {
-              const offset = BigInt(message.offset);
-              if (offset >= end) break;
-              list.push({ offset, value: message.value });
-            }
-            const last = batch.messages[batch.messages.length - 1];
-            if (last && BigInt(last.offset) + 1n >= end) {
-              remaining.delete(batch.partition);
-              consumer.pause([{ topic: source.topic, partitions: [batch.partition] }]);
-              if (remaining.size === 0) finish();
-            }
-          },
-        });
-        for (const range of pending)
-          consumer.seek({ topic: source.topic, partition: range.partition, offset: range.from });
-        await done;
-      } finally {
-        await consumer.disconnect();
-      }
+    const messages = await readRanges(
+      kafka,
+      source.topic,
+      offsets.map((range) => ({
+        partition: range.partition,
+        from: BigInt(range.from),
+        to: BigInt(range.to),
+      })),
+      { groupId, maxBytes: 64 * 1024 * 1024 },
+    );
+    const perPartition = new Map<number, RangeMessage[]>();
+    for (const message of messages) {
+      const list = perPartition.get(message.partition);
+      if (list) list.push(message);
+      else perPartition.set(message.partition, [message]);
     }
 
     const all: LabelRow[] = [];

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
+import { readRanges, type PartitionRange } from '@shepherd/clients/kafka-ranges';
 import { labelEvent } from '@shepherd/contracts/features';
 import { predictionEvent, type PredictionEvent } from '@shepherd/contracts/serving';
 import type { ArrivedLabel } from '@shepherd/registry/label-join';
@@ -32,57 +33,20 @@ export async function readSince(kafka: Kafka, topic: string, from: Offsets): Pro
     if (!topics.includes(topic)) return { values: [], next: { ...from } };
     const watermarks = await admin.fetchTopicOffsets(topic);
     const next: Offsets = { ...from };
-    const pending = new Map<number, { from: bigint; to: bigint }>();
+    const pending = new Map<number, PartitionRange>();
     for (const mark of watermarks) {
       const start = BigInt(from[String(mark.partition)] ?? mark.low);
       // Retention may have deleted what the reader has not read yet: start at what is left.
       const begin = start < BigInt(mark.low) ? BigInt(mark.low) : start;
       const end = BigInt(mark.high);
       next[String(mark.partition)] = end.toString();
-      if (begin < end) pending.set(mark.partition, { from: begin, to: end });
+      if (begin < end) pending.set(mark.partition, { partition: mark.partition, from: begin, to: end });
     }
-    const values: ReadResult['values'] = [];
-    if (pending.size === 0) return { values, next };
-    const consumer = kafka.consumer({ groupId, allowAutoTopicCreation: false, maxWaitTimeInMs: 100 });
-    await consumer.connect();
-    try {
-      const remaining = new Map([...pending].map(([partition, range]) => [partition, range.to]));
-      let finish!: () => void;
-      let fail!: (error: Error) => void;
-      const done = new Promise<void>((resolve, reject) => {
-        finish = resolve;
-        fail = reject;
-      });
-      consumer.on(consumer.events.CRASH, (event) => fail(event.payload.error));
-      await consumer.subscribe({ topic, fromBeginning: true });
-      await consumer.run({
-        autoCommit: false,
-        eachBatch: async ({ batch }) => {
-          const end = remaining.get(batch.partition);
-          if (end === undefined) return;
-          for (const message of batch.messages) {
-            if (BigInt(message.offset) >= end) break;
-            values.push({
-              partition: batch.partition,
-              offset: message.offset,
-              timestamp: Number(message.timestamp),
-              value: message.value,
-            });
-          }
-          const last = batch.messages[batch.messages.length - 1];
-          if (last && BigInt(last.offset) + 1n >= end) {
-            remaining.delete(batch.partition);
-            consumer.pause([{ topic, partitions: [batch.partition] }]);
-            if (remaining.size === 0) finish();
-          }
-        },
-      });
-      for (const [partition, range] of pending)
-        consumer.seek({ topic, partition, offset: range.from.toString() });
-      await done;
-    } finally {
-      await consumer.disconnect();
-    }
+    const messages = await readRanges(kafka, topic, [...pending.values()], {
+      groupId,
+      maxWaitTimeInMs: 100,
+    });
+    const values = messages.map((message) => ({ ...message, offset: message.offset.toString() }));
     return { values, next };
   } finally {
     await admin.deleteGroups([groupId]).catch(() => undefined);
