@@ -227,6 +227,10 @@ const benchmark: Benchmark = async ({ quick, log }): Promise<BenchResult> => {
     const directP99 = worst(reference, (l) => l.p99);
     const gatewayP99 = worst(gateway, (l) => l.p99);
     const addedP99 = gatewayP99 - directP99;
+    // The in-process call does less than the gateway, so its p99 above the gateway's means a
+    // disturbed reference (the machine's tail, not the model's): the difference then shows nothing
+    // either way, and the run does not count as meeting the target.
+    const referenceDisturbed = addedP99 < 0;
     const floorP99 = worst(bare, (l) => l.p99);
     const errors =
       sum(gateway, (l) => l.errors) +
@@ -278,7 +282,7 @@ const benchmark: Benchmark = async ({ quick, log }): Promise<BenchResult> => {
       ratio: { label: 'p99 added by the gateway at 1000/s (ms) / 1 ms target', value: round3(addedP99 / 1) },
       target: {
         description: 'under 1 ms added at p99 at 1,000 requests/s',
-        met: addedP99 < 1 && figures.errors === 0,
+        met: !referenceDisturbed && addedP99 < 1 && figures.errors === 0,
       },
       notes: [
         'The gateway runs as its own process (apps/gateway/src/main.ts) with the prediction log going to the real Kafka and stats to the real PostgreSQL.',
@@ -289,6 +293,11 @@ const benchmark: Benchmark = async ({ quick, log }): Promise<BenchResult> => {
         "server_side_*: the gateway's own latency histogram in serving_stats (arrival to answer, no client or loopback), read as bucket upper bounds (up to ~19 % high), over the whole seconds of the measured window.",
         `http_floor_*: a bare node:http server in its own process answering the gateway's response bytes with no other work, measured in the same interleaved halves (bench/_http.ts): the p99 of the HTTP hop alone on this machine (${round3(floorP99)} ms this run), which the target's 1 ms added over an in-process call already includes; added_over_floor_* is what the gateway's own work adds to that hop.`,
         `online_lookup_*: the same requests without features, so each needs the online store (PostgreSQL) – not part of the target.`,
+        ...(referenceDisturbed
+          ? [
+              `Not counted as met: the direct reference's own p99 (${round3(directP99)} ms) was above the gateway's (${round3(gatewayP99)} ms), so this run's difference says nothing about the gateway; rerun.`,
+            ]
+          : []),
         ...(failures.size > 0 ? [`Failures: ${[...failures].join('; ')}`] : []),
       ],
     };
