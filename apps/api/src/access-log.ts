@@ -1,15 +1,9 @@
 import type { FastifyRequest } from 'fastify';
+import { clientClosedStatus } from '@shepherd/core/errors';
 import type { Logger } from '@shepherd/core/logger';
 
 /** Polled by load balancers and Prometheus every few seconds: their lines are kept for debug. */
 const probeRoutes = new Set(['/healthz', '/readyz', '/metrics']);
-
-/**
- * The status an access line and the request metrics give a request whose caller went away before
- * the answer (a client timeout, a closed tab): nginx's "client closed request". No response was
- * sent, so Fastify runs no `onResponse` for it; without this such requests were in no log or metric.
- */
-export const clientClosedStatus = 499;
 
 /**
  * One line per request, in place of Fastify's two ("incoming request" at arrival and "request

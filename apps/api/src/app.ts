@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyRequest } from 'fastify';
+import { clientClosedStatus } from '@shepherd/core/errors';
 import { lazyChildLogger, type Logger } from '@shepherd/core/logger';
 import { runChecks, type Check } from '@shepherd/clients/health';
 import type { ReadinessResponse } from '@shepherd/contracts/health';
@@ -26,7 +27,7 @@ import { eventStreamRoute, registerEventRoutes } from './routes/events.ts';
 import { seriesRoutes } from './routes/series.ts';
 import { lineageEdgeRoutes } from './routes/lineage-edges.ts';
 import { apiMetrics } from './metrics.ts';
-import { clientClosedStatus, logAccess } from './access-log.ts';
+import { logAccess } from './access-log.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {

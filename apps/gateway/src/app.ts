@@ -5,7 +5,7 @@ import Fastify, {
   type FastifyError,
   type FastifyReply,
 } from 'fastify';
-import { ShepherdError, type ErrorCode } from '@shepherd/core/errors';
+import { clientClosedStatus, ShepherdError, type ErrorCode } from '@shepherd/core/errors';
 import { lazyChildLogger, type Logger } from '@shepherd/core/logger';
 import { allows } from '@shepherd/registry/permissions';
 import type { Principal } from '@shepherd/registry/tokens';
@@ -146,10 +146,15 @@ export function buildGateway(deps: GatewayAppDeps) {
         project = principal.project.id;
         endpoint = routed.config.name;
         const result = await predictor.predict(routed, request.body, () => reply.elapsedTime);
-        count(httpRequests, project, endpoint, 200);
+        count(httpRequests, project, endpoint, answered(reply, 200));
         return await reply.status(200).send(result);
       } catch (err) {
-        count(httpRequests, project, endpoint, err instanceof ShepherdError ? err.status : 500);
+        count(
+          httpRequests,
+          project,
+          endpoint,
+          answered(reply, err instanceof ShepherdError ? err.status : 500),
+        );
         throw err;
       }
     });
@@ -157,6 +162,12 @@ export function buildGateway(deps: GatewayAppDeps) {
 
   return app;
 }
+
+/**
+ * The status a request is counted under: 499 when its caller went away before the answer (a client
+ * timeout), which the server-side latency cannot show, as it ends when the answer is ready.
+ */
+const answered = (reply: FastifyReply, status: number) => (reply.raw.destroyed ? clientClosedStatus : status);
 
 function count(counters: Map<string, number>, project: string, endpoint: string, status: number): void {
   const key = `${project}\u0000${endpoint}\u0000${status}`;

@@ -36,7 +36,7 @@ export function renderMetrics(sources: MetricsSources): string {
   family(
     'shepherd_gateway_http_requests_total',
     'counter',
-    'Predict requests answered, by project id, endpoint and HTTP status.',
+    'Predict requests by project id, endpoint and HTTP status; 499: the caller had gone before the answer.',
   );
   for (const [key, count] of sources.httpRequests) {
     const [project, endpoint, status] = key.split('\u0000') as [string, string, string];

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKafka } from '@shepherd/clients/kafka';
@@ -347,5 +348,33 @@ describe('gateway predictions on the real stack', () => {
       until: new Date(Date.now() + 1000),
     });
     expect(faultyStats).toMatchObject({ requests: 1, errors: 1 });
+  });
+
+  it('counts a prediction whose caller left before the answer as 499, not as served', async () => {
+    const slow = await fx.version(fraud.id, 'a', { tags: { 'shepherd.fault.latency_ms': '300' } });
+    await fx.endpoint('slow', 'fraud', slow.version, false);
+    await gateway.watcher.poll();
+    const { port } = new URL(baseUrl);
+    const client = httpRequest({
+      host: '127.0.0.1',
+      port: Number(port),
+      method: 'POST',
+      path: '/v1/endpoints/slow/predict',
+      headers: { authorization: `Bearer ${fx.token}`, 'content-type': 'application/json' },
+    });
+    client.on('error', () => undefined);
+    client.end(JSON.stringify({ features: { amount: 1, velocity: 1, is_foreign: false } }));
+    // The caller gives up while the model run is still held by the injected latency.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    client.destroy();
+    const series = (status: number) =>
+      `shepherd_gateway_http_requests_total{project="${fx.project.id}",endpoint="slow",status="${status}"}`;
+    let metrics = '';
+    for (let i = 0; i < 50 && !metrics.includes(series(499)); i += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      metrics = await (await fetch(`${baseUrl}/metrics`)).text();
+    }
+    expect(metrics).toContain(`${series(499)} 1`);
+    expect(metrics).not.toContain(series(200));
   });
 });

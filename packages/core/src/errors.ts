@@ -18,6 +18,12 @@ export const errorStatus = {
 
 export type ErrorCode = keyof typeof errorStatus;
 
+/**
+ * The status logged and counted for a request whose caller went away before the answer (a client
+ * timeout, a closed tab): nginx's "client closed request". Never sent: there is no one to send it to.
+ */
+export const clientClosedStatus = 499;
+
 export class ShepherdError extends Error {
   readonly code: ErrorCode;
   readonly details: unknown;
