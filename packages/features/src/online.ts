@@ -24,6 +24,12 @@ const resolved = new WeakMap<
   Map<string, { registered: Promise<RegisteredFeatureView>; until: number }>
 >();
 
+function viewCache(db: Database) {
+  let cache = resolved.get(db);
+  if (!cache) resolved.set(db, (cache = new Map()));
+  return cache;
+}
+
 /**
  * The view as lookups see it (the library's and the gateway's), without a query and a definition
  * parse per request: on the hot path those cost more than the lookup itself. Concurrent first
@@ -35,16 +41,16 @@ export function resolveOnlineView(
   viewName: string,
   version: number | undefined,
 ): Promise<RegisteredFeatureView> {
-  const cache = resolved.get(db) ?? new Map();
-  if (cache.size === 0) resolved.set(db, cache);
+  const entries = viewCache(db);
   const key = `${projectId}\u0000${viewName}\u0000${version ?? 'latest'}`;
-  const hit = cache.get(key);
+  const hit = entries.get(key);
   const now = Date.now();
   if (hit && hit.until > now) return hit.registered;
   const registered = getFeatureView(db, projectId, viewName, version);
-  if (cache.size > 10_000) cache.clear();
-  cache.set(key, { registered, until: version === undefined ? now + latestVersionCacheMs : Infinity });
-  registered.catch(() => cache.delete(key));
+  if (entries.size > 10_000) entries.clear();
+  entries.set(key, { registered, until: version === undefined ? now + latestVersionCacheMs : Infinity });
+  // Forgotten if it fails, unless a later resolution has taken its place meanwhile.
+  registered.catch(() => entries.get(key)?.registered === registered && entries.delete(key));
   return registered;
 }
 

@@ -41,9 +41,10 @@ export class TokenCache {
     // Bounded: a flood of made-up tokens costs a query each, never unbounded memory.
     if (this.entries.size >= maxEntries) this.entries.clear();
     const principal = this.check(token);
-    // Unknown tokens are remembered too; failed checks are not (the next request retries).
+    // Unknown tokens are remembered too; failed checks are not (the next request retries), unless
+    // a later check has taken the entry's place meanwhile.
     this.entries.set(token, { principal, expires: now + this.ttlMs });
-    principal.catch(() => this.entries.delete(token));
+    principal.catch(() => this.entries.get(token)?.principal === principal && this.entries.delete(token));
     return principal;
   }
 

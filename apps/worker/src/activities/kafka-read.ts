@@ -33,16 +33,16 @@ export async function readSince(kafka: Kafka, topic: string, from: Offsets): Pro
     if (!topics.includes(topic)) return { values: [], next: { ...from } };
     const watermarks = await admin.fetchTopicOffsets(topic);
     const next: Offsets = { ...from };
-    const pending = new Map<number, PartitionRange>();
+    const ranges: PartitionRange[] = [];
     for (const mark of watermarks) {
       const start = BigInt(from[String(mark.partition)] ?? mark.low);
       // Retention may have deleted what the reader has not read yet: start at what is left.
       const begin = start < BigInt(mark.low) ? BigInt(mark.low) : start;
       const end = BigInt(mark.high);
       next[String(mark.partition)] = end.toString();
-      if (begin < end) pending.set(mark.partition, { partition: mark.partition, from: begin, to: end });
+      ranges.push({ partition: mark.partition, from: begin, to: end });
     }
-    const messages = await readRanges(kafka, topic, [...pending.values()], {
+    const messages = await readRanges(kafka, topic, ranges, {
       groupId,
       maxWaitTimeInMs: 100,
     });
