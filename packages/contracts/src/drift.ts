@@ -20,7 +20,8 @@ export type DriftSignal = (typeof driftSignals)[number];
 export const driftPolicyActions = ['notify', 'auto_rollback', 'auto_retrain'] as const;
 export type DriftPolicyAction = (typeof driftPolicyActions)[number];
 
-const driftMethod = z.enum([
+/** The statistics packages/drift implements; defined here so the API's schema is the same list. */
+export const driftMethods = [
   'ks',
   'wasserstein',
   'jensenshannon',
@@ -28,7 +29,8 @@ const driftMethod = z.enum([
   'chisquare',
   'chi2_contingency',
   'z',
-]);
+] as const;
+const driftMethod = z.enum(driftMethods);
 
 /** The statistics' options (packages/drift `DriftOptions`), as the API accepts them. */
 export const driftDetectionOptions = z.strictObject({

@@ -12,6 +12,7 @@
  * size for the p-value tests, and Benjamini-Hochberg adjustment of their p-values across columns.
  * See README.md for the reasoning.
  */
+import { driftMethods } from '@shepherd/contracts/drift';
 import { z } from 'zod';
 import { ShepherdError } from '@shepherd/core/errors';
 import {
@@ -47,15 +48,7 @@ import {
   zTestTwoProportions,
 } from './stats.ts';
 
-export const DRIFT_METHODS = [
-  'ks',
-  'wasserstein',
-  'jensenshannon',
-  'psi',
-  'chisquare',
-  'chi2_contingency',
-  'z',
-] as const;
+export const DRIFT_METHODS = driftMethods;
 export type DriftMethod = (typeof DRIFT_METHODS)[number];
 
 /** Tests that yield a p-value (drift when it is small); the others yield a distance (drift when large). */
