@@ -49,20 +49,26 @@ export async function runParityCheck(
   const { view } = registered;
   const viewId = registered.id;
 
-  const sample = rowsOf<{ entity_id: string }>(
-    await db.execute(sql`
-      select entity_id from (
-        select entity_id from feature_online_rows where project_id = ${projectId} and view_id = ${viewId}
-        union
-        select distinct entity_id from feature_offline_rows where project_id = ${projectId} and view_id = ${viewId}
-      ) entities
-      order by random()
-      limit ${sampleSize}`),
-  ).map((row) => row.entity_id);
-
-  const online = await readOnlineRows(db, projectId, viewId, sample);
-
-  const offline = await offlineAsOf(db, registered, sample, now);
+  // One snapshot for the sample and both stores: ingestion commits online and offline rows
+  // together, so reading them at two moments would report every entity a batch touched in between.
+  const { sample, online, offline } = await db.transaction(
+    async (tx) => {
+      const sample = rowsOf<{ entity_id: string }>(
+        await tx.execute(sql`
+          select entity_id from (
+            select entity_id from feature_online_rows where project_id = ${projectId} and view_id = ${viewId}
+            union
+            select distinct entity_id from feature_offline_rows where project_id = ${projectId} and view_id = ${viewId}
+          ) entities
+          order by random()
+          limit ${sampleSize}`),
+      ).map((row) => row.entity_id);
+      const online = await readOnlineRows(tx, projectId, viewId, sample);
+      const offline = await offlineAsOf(tx, registered, sample, now);
+      return { sample, online, offline };
+    },
+    { isolationLevel: 'repeatable read', accessMode: 'read only' },
+  );
 
   const mismatches: ParityMismatch[] = [];
   const byField: Record<string, number> = {};
