@@ -71,6 +71,11 @@ describe('the README demo command', () => {
         approvals: 1,
       });
       expect(result.v2Rollout.passed).toBeGreaterThan(0);
+      // The parity check of act 4 found the stores equal, and the canary analyses gated on it.
+      expect(result.parity.sampled).toBeGreaterThan(0);
+      expect(result.parity.mismatchedEntities).toBe(0);
+      expect(result.v2Rollout.parity.length).toBeGreaterThan(0);
+      expect(new Set(result.v2Rollout.parity)).toEqual(new Set(['passed']));
 
       expect(result.v3Rollout).toMatchObject({ version: 3, state: 'rolled_back' });
       expect(result.v3Rollout.failedChecks.length).toBeGreaterThan(0);

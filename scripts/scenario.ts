@@ -8,7 +8,7 @@ import { createKafka } from '@shepherd/clients/kafka';
 import { connectTemporal } from '@shepherd/clients/temporal';
 import type { AlertView } from '@shepherd/contracts/alerts';
 import type { DriftMonitorView } from '@shepherd/contracts/drift';
-import { labelTopic } from '@shepherd/contracts/features';
+import { labelTopic, type ParityReport } from '@shepherd/contracts/features';
 import type { ModelView, TrainingRunView, VersionView } from '@shepherd/contracts/registry';
 import type { EndpointConfig, PredictionResult, RolloutView } from '@shepherd/contracts/serving';
 import { writeCsv } from '@shepherd/datagen/csv';
@@ -49,6 +49,8 @@ export interface RolloutOutcome {
   reasons: string[];
   /** Approvals the reviewer gave: four-eyes promotion gates each plan before its final step. */
   approvals: number;
+  /** The outcome of each analysis's parity check (the feature view's latest parity report). */
+  parity: string[];
 }
 
 export interface ScenarioResult {
@@ -59,6 +61,8 @@ export interface ScenarioResult {
   versions: { version: number; state: string; aliases: string[]; rocAuc: number | undefined }[];
   /** v1: trained from a point-in-time set of feature views and labels. */
   v1: { trainingSetId: string | null; fromViews: boolean };
+  /** The parity check of the endpoint's feature view after week two's ingestion. */
+  parity: { sampled: number; mismatchedEntities: number };
   /** v2's canary rollout under live traffic. */
   v2Rollout: RolloutOutcome;
   /** v3 (trained on a relabelling job's shuffled labels, gates skipped) and its automatic rollback. */
@@ -220,6 +224,17 @@ export async function playScenario(ctx: ScenarioContext): Promise<ScenarioResult
     log(
       `act 4: week two (${history.length - half} transactions, labelled) ingested; v2 trains on both weeks`,
     );
+    // The canary analyses read the view's latest parity report: a store whose online copy disagrees
+    // with the offline one fails the rollout.
+    const parity = await api.call<ParityReport>(
+      'POST',
+      `/feature-views/${cardTransactionsV2.name}/parity-checks`,
+      { sampleSize: 1000 },
+    );
+    log(
+      `  parity of ${parity.view} v${parity.version}: ${parity.mismatchedEntities} of ${parity.sampled} sampled ` +
+        'entities differ between the online store and offline-as-of-now; the canary analyses check this report',
+    );
     const v2 = await train('v2', {
       policy: canary([
         { weight: 20, bakeSeconds: bake },
@@ -319,6 +334,7 @@ export async function playScenario(ctx: ScenarioContext): Promise<ScenarioResult
         rocAuc: version.metrics.roc_auc,
       })),
       v1: { trainingSetId: v1.trainingSetId, fromViews: true },
+      parity: { sampled: parity.sampled, mismatchedEntities: parity.mismatchedEntities },
       v2Rollout,
       v3Rollout: { ...v3Rollout, alert: rollbackAlert?.id ?? null },
       manualRollback: { from: rollback.from ?? 0, to: rollback.to ?? 0, alert: manualAlert?.id ?? null },
@@ -421,6 +437,9 @@ async function followRolloutById(
     failedChecks: last?.checks.filter((c) => c.outcome === 'failed').map((c) => c.name) ?? [],
     reasons: rollout.reasons,
     approvals,
+    parity: rollout.analyses.flatMap((a) =>
+      a.checks.filter((c) => c.name === 'parity').map((c) => c.outcome),
+    ),
   };
 }
 
