@@ -258,7 +258,8 @@ describe('GET /v1/projects/{project}/events (server-sent events)', () => {
     const insertedEarlier = new Promise<void>((resolve) => (inserted = resolve));
     const released = new Promise<void>((resolve) => (release = resolve));
     const subjectId = randomUUID();
-    // Written without the audit chain's lock, as feature-view registration writes its entry.
+    // Written without the audit chain's lock (no product path does that now, but ids are handed out
+    // before commit, so the stream must not assume they commit in order).
     const slow = database.db.transaction(async (tx) => {
       await tx.insert(auditEvents).values({
         projectId,

@@ -8,7 +8,8 @@ import {
 } from '@shepherd/contracts/features';
 import { ShepherdError } from '@shepherd/core/errors';
 import type { Database } from '@shepherd/db/client';
-import { auditEvents, featureViews, type FeatureViewRow } from '@shepherd/db/schema';
+import { featureViews, type FeatureViewRow } from '@shepherd/db/schema';
+import { recordAudit } from '@shepherd/registry/audit';
 
 export interface RegisteredFeatureView {
   id: string;
@@ -68,14 +69,11 @@ export async function registerFeatureView(
       .onConflictDoNothing({ target: [featureViews.projectId, featureViews.name, featureViews.version] })
       .returning();
     if (inserted) {
-      await tx.insert(auditEvents).values({
-        projectId: ctx.projectId,
-        actor: ctx.actor,
+      await recordAudit(tx, ctx, {
         action: 'feature_view.registered',
         subjectKind: 'feature_view',
         subjectId: inserted.id,
         after: view,
-        requestId: ctx.requestId ?? null,
       });
       return { registered: toRegistered(inserted), created: true };
     }

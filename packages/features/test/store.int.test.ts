@@ -6,6 +6,7 @@ import { createKafka } from '@shepherd/clients/kafka';
 import { defineFeatureView } from '@shepherd/contracts/features';
 import { auditEvents, featureOfflineRows, featureOnlineRows, projects } from '@shepherd/db/schema';
 import { openTestDatabase } from '@shepherd/testing/database';
+import { verifyAuditChain } from '@shepherd/registry/audit';
 import { testEnv } from '@shepherd/testing/env';
 import { eventually, quietLogger } from '@shepherd/testing/platform';
 import { FeatureIngestor, consumerGroupId } from '../src/ingest.ts';
@@ -86,6 +87,9 @@ describe('feature store on PostgreSQL', () => {
       .from(auditEvents)
       .where(and(eq(auditEvents.projectId, projectId), eq(auditEvents.action, 'feature_view.registered')));
     expect(audited).toHaveLength(2);
+    // Links of the project's hash chain, like every other audited change.
+    expect(audited.every((event) => event.hash !== null && event.prevHash !== null)).toBe(true);
+    expect(await verifyAuditChain(database.db, projectId)).toMatchObject({ ok: true, checked: 2 });
   });
 
   it('keeps the latest value by event time; late events update aggregates, never values; replays change nothing', async () => {

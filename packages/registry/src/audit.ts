@@ -94,15 +94,27 @@ export interface ChainVerification {
   reason?: string;
 }
 
-/** Recomputes a project's chain from the start: an edited, inserted or deleted entry shows. */
+/**
+ * Recomputes a project's chain from the start: an edited, inserted or deleted entry shows. Every
+ * entry counts: one without a hash is outside the chain, and nothing vouches for it, so an entry
+ * slipped in with the hash columns left empty shows too.
+ */
 export async function verifyAuditChain(db: Database, projectId: string): Promise<ChainVerification> {
   const rows = await db
     .select()
     .from(auditEvents)
-    .where(and(eq(auditEvents.projectId, projectId), isNotNull(auditEvents.hash)))
+    .where(eq(auditEvents.projectId, projectId))
     .orderBy(asc(auditEvents.id));
   let prev = genesis;
   for (const [index, row] of rows.entries()) {
+    if (row.hash === null) {
+      return {
+        ok: false,
+        checked: index,
+        brokenAt: row.id,
+        reason: 'entry is outside the hash chain (it was written without a hash)',
+      };
+    }
     if (row.prevHash !== prev) {
       return {
         ok: false,

@@ -140,6 +140,25 @@ describe('registry on PostgreSQL', () => {
     expect(await verifyAuditChain(database.db, other.projectId)).toMatchObject({ ok: true });
   });
 
+  it('finds an entry slipped in without a hash, which the append-only trigger lets through', async () => {
+    expect(await verifyAuditChain(database.db, other.projectId)).toMatchObject({ ok: true });
+    const [forged] = await database.db
+      .insert(auditEvents)
+      .values({
+        projectId: other.projectId,
+        actor: 'alice',
+        action: 'version.promoted',
+        subjectKind: 'model_version',
+        subjectId: randomUUID(),
+      })
+      .returning();
+    expect(await verifyAuditChain(database.db, other.projectId)).toMatchObject({
+      ok: false,
+      brokenAt: forged!.id,
+      reason: expect.stringMatching(/outside the hash chain/),
+    });
+  });
+
   it('walks lineage upstream and downstream', async () => {
     const set = { kind: 'training_set' as const, id: randomUUID() };
     const run = { kind: 'run' as const, id: `mlflow-${randomUUID()}` };
