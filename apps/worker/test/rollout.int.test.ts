@@ -12,8 +12,9 @@ import { createKafka } from '@shepherd/clients/kafka';
 import { labelTopic } from '@shepherd/contracts/features';
 import { connectTemporal } from '@shepherd/clients/temporal';
 import type { AlertView } from '@shepherd/contracts/alerts';
+import type { ParityMonitorView } from '@shepherd/contracts/features';
 import type { EndpointConfig, RolloutView, RolloutStep } from '@shepherd/contracts/serving';
-import { auditEvents, modelVersions } from '@shepherd/db/schema';
+import { auditEvents, featureParityMonitors, modelVersions } from '@shepherd/db/schema';
 import { resolveAlias } from '@shepherd/registry/aliases';
 import { createToken } from '@shepherd/registry/tokens';
 import { testEnv } from '@shepherd/testing/env';
@@ -31,6 +32,7 @@ describe('canary rollouts on the real stack', { timeout: 300_000 }, () => {
   let baseUrl: string;
   let app: ReturnType<typeof buildApp>;
   let closeTemporal: () => Promise<void>;
+  let temporalClient: Awaited<ReturnType<typeof connectTemporal>>['client'];
   let releaser: string;
   let approver: string;
   let workDir: string;
@@ -84,6 +86,7 @@ describe('canary rollouts on the real stack', { timeout: 300_000 }, () => {
       dataConverter: dataConverterFor(payloadKeys),
     });
     closeTemporal = () => temporal.connection.close();
+    temporalClient = temporal.client;
     app = buildApp({
       logger: quietLogger(),
       readiness: [],
@@ -486,5 +489,74 @@ describe('canary rollouts on the real stack', { timeout: 300_000 }, () => {
       outcome: 'failed',
       value: 1,
     });
+  });
+
+  it('runs a parity monitor on a schedule, returns it as it is while it runs, and stops it for good', async () => {
+    const reports = async () =>
+      (await api<{ reports: unknown[] }>('GET', '/feature-views/cards/parity-checks?limit=500')).body.reports
+        .length;
+    const monitorPath = '/feature-views/cards/parity-monitor';
+    const statusOf = async (workflowId: string) =>
+      (await temporalClient.workflow.getHandle(workflowId).describe()).status.name;
+    const before = await reports();
+
+    const started = await api<ParityMonitorView>('POST', monitorPath, { everySeconds: 10, sampleSize: 50 });
+    expect(started.status, JSON.stringify(started.body)).toBe(202);
+    expect(started.body).toMatchObject({
+      view: 'cards',
+      state: 'running',
+      config: { everySeconds: 10, sampleSize: 50, maxMismatchRate: 0.01 },
+    });
+    // Started again while it runs: the running monitor, its config unchanged.
+    const again = await api<ParityMonitorView>('POST', monitorPath, { everySeconds: 60 });
+    expect(again.body).toMatchObject({ workflowId: started.body.workflowId, config: { everySeconds: 10 } });
+    // A check at once, the next one 10 s later.
+    await eventually(async () => (await reports()) >= before + 2 || undefined, {
+      timeoutMs: 60_000,
+      intervalMs: 500,
+      what: 'two checks by the monitor',
+    });
+    const shown = await api<ParityMonitorView>('GET', monitorPath);
+    expect(shown.body).toMatchObject({ state: 'running', latestReport: { view: 'cards', sampled: 50 } });
+
+    const stopped = await api<ParityMonitorView>('POST', `${monitorPath}/stop`);
+    expect(stopped.body).toMatchObject({ state: 'stopped', workflowId: started.body.workflowId });
+    await eventually(async () => (await statusOf(started.body.workflowId)) === 'CANCELLED' || undefined, {
+      timeoutMs: 30_000,
+      intervalMs: 250,
+      what: 'the monitor workflow cancelled',
+    });
+
+    // Stopped where Temporal never heard of it (a lost cancel): the workflow reads the row before
+    // its next check and ends by itself.
+    const restarted = await api<ParityMonitorView>('POST', monitorPath, { everySeconds: 10, sampleSize: 50 });
+    expect(restarted.body.workflowId).not.toBe(started.body.workflowId);
+    const beforeRow = await reports();
+    await eventually(async () => (await reports()) > beforeRow || undefined, {
+      timeoutMs: 30_000,
+      intervalMs: 250,
+      what: "the restarted monitor's first check",
+    });
+    await fx.db
+      .update(featureParityMonitors)
+      .set({ state: 'stopped' })
+      .where(eq(featureParityMonitors.id, restarted.body.id));
+    await eventually(async () => (await statusOf(restarted.body.workflowId)) === 'COMPLETED' || undefined, {
+      timeoutMs: 40_000,
+      intervalMs: 500,
+      what: 'the monitor workflow ended on its own',
+    });
+    expect(await reports()).toBe(beforeRow + 1);
+
+    const audited = await fx.db
+      .select({ action: auditEvents.action })
+      .from(auditEvents)
+      .where(and(eq(auditEvents.projectId, fx.project.id), eq(auditEvents.subjectId, 'cards')))
+      .orderBy(auditEvents.id);
+    expect(audited.map((a) => a.action).filter((a) => a.startsWith('parity_monitor.'))).toEqual([
+      'parity_monitor.started',
+      'parity_monitor.stopped',
+      'parity_monitor.started',
+    ]);
   });
 });

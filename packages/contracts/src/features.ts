@@ -440,3 +440,36 @@ export const parityReport = z.object({
   checkedAt: z.iso.datetime(),
 });
 export type ParityReport = z.infer<typeof parityReport>;
+
+/**
+ * A recurring parity check of one view (POST …/feature-views/{view}/parity-monitor). The default
+ * interval keeps a report well inside the hour a canary analysis trusts one for.
+ */
+export const parityMonitorConfig = z.strictObject({
+  everySeconds: z.number().int().min(10).max(86_400).default(900),
+  sampleSize: z.number().int().min(1).max(100_000).default(1000),
+  /** Above this share of mismatching entities a parity alert fires. */
+  maxMismatchRate: z.number().min(0).max(1).default(0.01),
+  /** Pin a version; without it each check takes the view's highest version. */
+  version: z.number().int().positive().max(2_147_483_647).optional(),
+});
+export type ParityMonitorConfig = z.output<typeof parityMonitorConfig>;
+
+export const parityMonitorView = z.object({
+  id: z.string(),
+  view: z.string(),
+  state: z.enum(['running', 'stopped']),
+  config: parityMonitorConfig,
+  workflowId: z.string(),
+  startedBy: z.string(),
+  createdAt: z.iso.datetime(),
+  updatedAt: z.iso.datetime(),
+  stoppedAt: z.iso.datetime().nullable(),
+  /** The view's newest parity report, from this monitor or any other check; null before the first. */
+  latestReport: parityReport.nullable(),
+});
+export type ParityMonitorView = z.infer<typeof parityMonitorView>;
+
+/** One workflow id per start: a stopped monitor's workflow may still be ending when it is restarted. */
+export const parityMonitorWorkflowId = (projectId: string, view: string, startedAtMs: number) =>
+  `parity-monitor-${projectId}-${view}-${startedAtMs.toString(36)}`;

@@ -1,12 +1,27 @@
 import { randomUUID } from 'node:crypto';
+import { WorkflowNotFoundError } from '@temporalio/client';
 import { z } from 'zod';
-import { parityReport } from '@shepherd/contracts/features';
+import {
+  parityMonitorConfig,
+  parityMonitorView as parityMonitorViewSchema,
+  parityMonitorWorkflowId,
+  parityReport,
+} from '@shepherd/contracts/features';
 import { slug } from '@shepherd/contracts/registry';
 import { taskQueues } from '@shepherd/contracts/training';
-import { listParityReports } from '@shepherd/features/parity';
+import { ShepherdError } from '@shepherd/core/errors';
+import type { Database } from '@shepherd/db/client';
+import type { FeatureParityMonitor } from '@shepherd/db/schema';
+import { getLatestParityReport, listParityReports } from '@shepherd/features/parity';
+import {
+  getParityMonitor,
+  parityMonitorView,
+  startParityMonitor,
+  stopParityMonitor,
+} from '@shepherd/features/parity-monitor';
 import { getFeatureView } from '@shepherd/features/registry';
 import { route, type RouteSpec } from '../route.ts';
-import { projectContext, type RouteDeps } from './context.ts';
+import { projectContext, startOnce, type RouteDeps } from './context.ts';
 
 const viewParams = z.object({
   project: slug,
@@ -78,5 +93,98 @@ export function parityRoutes(deps: RouteDeps): RouteSpec[] {
         return { reports };
       },
     }),
+    route({
+      method: 'POST',
+      url: '/v1/projects/:project/feature-views/:view/parity-monitor',
+      operationId: 'startParityMonitor',
+      permission: 'write',
+      summary:
+        'Check parity now and every everySeconds (default 900) after, storing each report and alerting past maxMismatchRate; a running monitor is returned as it is',
+      tag: 'features',
+      params: viewParams,
+      body: parityMonitorConfig.optional(),
+      response: parityMonitorViewSchema,
+      status: 202,
+      handler: async ({ params, body, principal, request }) => {
+        const { ctx } = projectContext(deps, principal, request);
+        const config = parityMonitorConfig.parse(body ?? {});
+        const workflowId = parityMonitorWorkflowId(ctx.projectId, params.view, Date.now());
+        const { monitor, started } = await startParityMonitor(ctx, params.view, config, workflowId);
+        if (started) {
+          try {
+            await startOnce(deps.temporal, 'parityMonitor', {
+              taskQueue: deps.mainTaskQueue ?? taskQueues.main,
+              workflowId: monitor.workflowId,
+              args: [
+                {
+                  projectId: ctx.projectId,
+                  actor: ctx.actor,
+                  workflowId: monitor.workflowId,
+                  view: params.view,
+                  version: config.version,
+                  sampleSize: config.sampleSize,
+                  maxMismatchRate: config.maxMismatchRate,
+                  everySeconds: config.everySeconds,
+                },
+              ],
+            });
+          } catch (err) {
+            // A row that says running with no workflow behind it would be returned as running forever.
+            await stopParityMonitor(ctx, params.view).catch(() => undefined);
+            throw err;
+          }
+        }
+        return parityMonitorView(monitor, await latestReport(ctx.db, ctx.projectId, monitor));
+      },
+    }),
+    route({
+      method: 'GET',
+      url: '/v1/projects/:project/feature-views/:view/parity-monitor',
+      operationId: 'getParityMonitor',
+      permission: 'read',
+      summary: "The view's parity monitor: state, configuration and the view's latest parity report",
+      tag: 'features',
+      params: viewParams,
+      response: parityMonitorViewSchema,
+      handler: async ({ params, principal, request }) => {
+        const { ctx } = projectContext(deps, principal, request);
+        const monitor = await getParityMonitor(ctx, params.view);
+        if (!monitor)
+          throw new ShepherdError('not_found', `feature view ${params.view} has no parity monitor`);
+        return parityMonitorView(monitor, await latestReport(ctx.db, ctx.projectId, monitor));
+      },
+    }),
+    route({
+      method: 'POST',
+      url: '/v1/projects/:project/feature-views/:view/parity-monitor/stop',
+      operationId: 'stopParityMonitor',
+      permission: 'write',
+      summary: "Stop a view's parity monitor; its reports and alerts stay",
+      tag: 'features',
+      params: viewParams,
+      response: parityMonitorViewSchema,
+      handler: async ({ params, principal, request }) => {
+        const { ctx } = projectContext(deps, principal, request);
+        const monitor = await stopParityMonitor(ctx, params.view);
+        try {
+          await deps.temporal.workflow.getHandle(monitor.workflowId).cancel();
+        } catch (err) {
+          // The stop holds without the cancel: the workflow reads the stopped row before its next check.
+          if (!(err instanceof WorkflowNotFoundError)) {
+            request.log.warn({ err, workflowId: monitor.workflowId }, 'could not cancel the parity monitor');
+          }
+        }
+        return parityMonitorView(monitor, await latestReport(ctx.db, ctx.projectId, monitor));
+      },
+    }),
   ];
 }
+
+/** The newest report of the version the monitor checks (its pinned one, or the highest). */
+const latestReport = (db: Database, projectId: string, monitor: FeatureParityMonitor) =>
+  getLatestParityReport(
+    db,
+    projectId,
+    monitor.viewName,
+    monitor.config.version === undefined ? {} : { version: monitor.config.version },
+  );

@@ -183,3 +183,41 @@ export type FeatureOnlineRow = typeof featureOnlineRows.$inferSelect;
 export type NewFeatureOnlineRow = typeof featureOnlineRows.$inferInsert;
 export type FeatureIngestionProgress = typeof featureIngestionProgress.$inferSelect;
 export type FeatureParityReportRow = typeof featureParityReports.$inferSelect;
+
+/** What a parity monitor runs each time (contracts `ParityMonitorConfig`). */
+export interface ParityMonitorConfigJson {
+  everySeconds: number;
+  sampleSize: number;
+  maxMismatchRate: number;
+  /** Pinned view version; absent: the highest registered at each check. */
+  version?: number | undefined;
+}
+
+/**
+ * A feature view's recurring parity check: at most one per view name and project. The row is what
+ * decides whether it runs: its workflow checks it before every check, so a stop holds even if the
+ * cancel did not reach Temporal.
+ */
+export const featureParityMonitors = pgTable(
+  'feature_parity_monitors',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    projectId: uuid('project_id')
+      .notNull()
+      .references(() => projects.id),
+    viewName: text('view_name').notNull(),
+    state: text('state').$type<'running' | 'stopped'>().notNull().default('running'),
+    config: jsonb('config').$type<ParityMonitorConfigJson>().notNull(),
+    workflowId: text('workflow_id').notNull(),
+    startedBy: text('started_by').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+    updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' })
+      .notNull()
+      .defaultNow()
+      .$onUpdate(() => new Date()),
+    stoppedAt: timestamp('stopped_at', { withTimezone: true, mode: 'date' }),
+  },
+  (t) => [unique('feature_parity_monitors_view_unique').on(t.projectId, t.viewName)],
+);
+
+export type FeatureParityMonitor = typeof featureParityMonitors.$inferSelect;
