@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { registerDriftCommands } from './drift-commands.ts';
 import { loadCliEnv } from './env.ts';
+import { registerParityCommands } from './parity-commands.ts';
 import { registerRegistryCommands } from './registry-commands.ts';
 import { registerServingCommands } from './serving-commands.ts';
 import { registerSettingsCommands } from './settings-commands.ts';
@@ -34,6 +35,7 @@ export function buildProgram(
   registerRegistryCommands(program, out);
   registerServingCommands(program, out);
   registerDriftCommands(program, out);
+  registerParityCommands(program, out);
   registerSettingsCommands(program, out);
   return program;
 }
