@@ -74,6 +74,7 @@ describe('the README demo command', () => {
       // The parity check of act 4 found the stores equal, and the canary analyses gated on it.
       expect(result.parity.sampled).toBeGreaterThan(0);
       expect(result.parity.mismatchedEntities).toBe(0);
+      expect(result.parity.monitor).toBe('running');
       expect(result.v2Rollout.parity.length).toBeGreaterThan(0);
       expect(new Set(result.v2Rollout.parity)).toEqual(new Set(['passed']));
 
