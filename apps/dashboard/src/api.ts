@@ -2,8 +2,10 @@ import { z } from 'zod';
 import { auditEventView, auditVerification, type AuditEventView } from '@shepherd/contracts/audit';
 import {
   featureViewSummary,
+  parityMonitorView,
   parityReport,
   type FeatureViewSummary,
+  type ParityMonitorView,
   type ParityReport,
 } from '@shepherd/contracts/features';
 import { alertView, type AlertState, type AlertView } from '@shepherd/contracts/alerts';
@@ -82,7 +84,7 @@ const listOf = <S extends z.ZodType>(item: S, key: string) =>
 export type { SloSeriesView, SloView };
 export type SeriesPoint = SloSeriesPoint;
 
-export type { AuditEventView, FeatureHistogramView, FeatureViewSummary, ParityReport };
+export type { AuditEventView, FeatureHistogramView, FeatureViewSummary, ParityMonitorView, ParityReport };
 export type { AlertView, EndpointConfig, RolloutView };
 
 export type { DeliveryView, DriftMonitorView, DriftReportView };
@@ -262,6 +264,19 @@ export function createApi(baseUrl: string, session: Session) {
     },
     runParityCheck: (view: string, version?: number) =>
       post(`${project}/feature-views/${e(view)}/parity-checks`, parityReport, version ? { version } : {}),
+    /** The view's parity monitor, or null when it never had one. */
+    parityMonitor: async (view: string): Promise<ParityMonitorView | null> => {
+      try {
+        return await get(`${project}/feature-views/${e(view)}/parity-monitor`, parityMonitorView);
+      } catch (err) {
+        if (err instanceof ApiError && err.status === 404 && !err.missingRoute) return null;
+        throw err;
+      }
+    },
+    startParityMonitor: (view: string, everySeconds: number) =>
+      post(`${project}/feature-views/${e(view)}/parity-monitor`, parityMonitorView, { everySeconds }),
+    stopParityMonitor: (view: string) =>
+      post(`${project}/feature-views/${e(view)}/parity-monitor/stop`, parityMonitorView),
 
     audit: (options: { limit?: number; beforeId?: number } = {}) => {
       const query = new URLSearchParams({ limit: String(options.limit ?? 50) });

@@ -500,7 +500,25 @@ describe('dashboard in a browser', { timeout: 120_000 }, () => {
     expect(fields).toContain(`${report.byField['event_time']}`);
     const examples = (await parity.getByTestId('parity-examples').textContent()) ?? '';
     for (const mismatch of report.mismatches.slice(0, 10)) expect(examples).toContain(mismatch.entity);
+
+    // A monitor started from the page, then stopped from it.
+    const monitor = parity.getByTestId('parity-monitor');
+    await poll(() => monitor.textContent()).toContain('No monitor');
+    await monitor.getByRole('button', { name: 'Check every 15 min' }).click();
+    await poll(() => monitor.textContent()).toContain('Monitor: a check every 15 min, started by');
+    const started = await platform.api<{ state: string; config: { everySeconds: number } }>(
+      'GET',
+      `/feature-views/${cardTransactionsV2.name}/parity-monitor`,
+    );
+    expect(started.body).toMatchObject({ state: 'running', config: { everySeconds: 900 } });
     await shoot('features', { fullPage: true });
+    await monitor.getByRole('button', { name: 'Stop monitor' }).click();
+    await poll(() => monitor.textContent()).toContain('No monitor');
+    const stopped = await platform.api<{ state: string }>(
+      'GET',
+      `/feature-views/${cardTransactionsV2.name}/parity-monitor`,
+    );
+    expect(stopped.body.state).toBe('stopped');
   });
 
   it('audit log: the actions that seeded the project, with an intact chain', async () => {

@@ -33,6 +33,9 @@ const shown = (value: ParityReport['mismatches'][number]['online']) =>
 /** Examples shown per report; the report keeps up to 200. */
 const exampleLimit = 10;
 
+/** What the dashboard's "Check every …" starts: well inside the hour a canary trusts a report for. */
+const monitorEverySeconds = 900;
+
 /**
  * The view's last parity report: online against offline-as-of-now for a sample of entities. Whether
  * it passed is the check's own verdict against the limit it ran with: a failing check keeps a
@@ -44,25 +47,26 @@ function ParityPanel({ view }: { view: FeatureViewSummary }) {
   const data = useLive(
     `parity:${subject}`,
     async () => {
-      const [{ reports }, alerts] = await Promise.all([
+      const [{ reports }, alerts, monitor] = await Promise.all([
         api.parityReports(view.name, { version: view.version, limit: 1 }),
         api.listAlerts(['firing', 'acknowledged']),
+        api.parityMonitor(view.name),
       ]);
       const alert = alerts.find(
         (candidate) => candidate.kind === 'parity' && candidate.subject.id === subject,
       );
-      return { report: reports[0], alert };
+      return { report: reports[0], alert, monitor };
     },
     { on: ['alert', 'feature_view'] },
   );
   const [running, setRunning] = useState(false);
   const [runError, setRunError] = useState<unknown>(undefined);
   const notAllowed = denied(api.session.role, 'write');
-  const run = async () => {
+  const act = (action: () => Promise<unknown>) => async () => {
     setRunning(true);
     setRunError(undefined);
     try {
-      await api.runParityCheck(view.name, view.version);
+      await action();
       data.refresh();
     } catch (err) {
       setRunError(err);
@@ -82,7 +86,7 @@ function ParityPanel({ view }: { view: FeatureViewSummary }) {
       <p>
         <button
           type="button"
-          onClick={() => void run()}
+          onClick={() => void act(() => api.runParityCheck(view.name, view.version))()}
           disabled={running || notAllowed !== undefined}
           title={notAllowed}
         >
@@ -95,6 +99,37 @@ function ParityPanel({ view }: { view: FeatureViewSummary }) {
           </span>
         )}
       </p>
+      {data.status === 'ready' && (
+        <p data-testid="parity-monitor">
+          {data.data.monitor?.state === 'running' ? (
+            <>
+              Monitor: a check every {formatDuration(data.data.monitor.config.everySeconds)}, started by{' '}
+              {data.data.monitor.startedBy}.{' '}
+              <button
+                type="button"
+                onClick={() => void act(() => api.stopParityMonitor(view.name))()}
+                disabled={running || notAllowed !== undefined}
+                title={notAllowed}
+              >
+                Stop monitor
+              </button>
+            </>
+          ) : (
+            <>
+              No monitor: checks run only when asked, and canary analyses skip parity once the last report is
+              an hour old.{' '}
+              <button
+                type="button"
+                onClick={() => void act(() => api.startParityMonitor(view.name, monitorEverySeconds))()}
+                disabled={running || notAllowed !== undefined}
+                title={notAllowed}
+              >
+                Check every {formatDuration(monitorEverySeconds)}
+              </button>
+            </>
+          )}
+        </p>
+      )}
       <Resource live={data} what="Parity reports">
         {({ report, alert }) =>
           !report ? (
