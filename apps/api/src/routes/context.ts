@@ -40,6 +40,25 @@ export function projectContext(deps: RouteDeps, principal: Principal, request: F
  * is going joins it, and one after it ended gets what `workflowIdReusePolicy` says. Either way the
  * caller gets the run's handle, not an error: a retried request answers as the first did.
  */
+/**
+ * Starts the workflow of a monitor whose row was just written as running. If the start fails,
+ * `undo` stops the row again: a running row with no workflow behind it would be returned as
+ * running by every later start, and nothing would ever check.
+ */
+export async function startMonitorWorkflow(
+  temporal: Client,
+  workflowType: string,
+  options: Parameters<typeof startOnce>[2],
+  undo: () => Promise<unknown>,
+): Promise<void> {
+  try {
+    await startOnce(temporal, workflowType, options);
+  } catch (err) {
+    await undo().catch(() => undefined);
+    throw err;
+  }
+}
+
 export async function startOnce(
   temporal: Client,
   workflowType: string,

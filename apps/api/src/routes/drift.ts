@@ -26,7 +26,7 @@ import {
 import { getEndpoint } from '@shepherd/registry/endpoints';
 import { createWebhook, deleteWebhook, listWebhooks, webhookView } from '@shepherd/registry/notify';
 import { route, type RouteSpec } from '../route.ts';
-import { projectContext, startOnce, type RouteDeps } from './context.ts';
+import { projectContext, startMonitorWorkflow, type RouteDeps } from './context.ts';
 
 const projectParams = z.object({ project: slug });
 const endpointParams = projectParams.extend({ endpoint: endpointName });
@@ -68,11 +68,12 @@ export function driftRoutes(deps: RouteDeps): RouteSpec[] {
             config,
             trainingTaskQueue: deps.trainingTaskQueue,
           };
-          await startOnce(deps.temporal, 'driftMonitor', {
-            taskQueue: mainQueue,
-            workflowId: monitor.workflowId,
-            args: [input],
-          });
+          await startMonitorWorkflow(
+            deps.temporal,
+            'driftMonitor',
+            { taskQueue: mainQueue, workflowId: monitor.workflowId, args: [input] },
+            () => stopMonitor(ctx, endpoint),
+          );
         }
         return monitorView(monitor, endpoint.name);
       },

@@ -21,7 +21,7 @@ import {
 } from '@shepherd/features/parity-monitor';
 import { getFeatureView } from '@shepherd/features/registry';
 import { route, type RouteSpec } from '../route.ts';
-import { projectContext, startOnce, type RouteDeps } from './context.ts';
+import { projectContext, startMonitorWorkflow, type RouteDeps } from './context.ts';
 
 const viewParams = z.object({
   project: slug,
@@ -111,8 +111,10 @@ export function parityRoutes(deps: RouteDeps): RouteSpec[] {
         const workflowId = parityMonitorWorkflowId(ctx.projectId, params.view, Date.now());
         const { monitor, started } = await startParityMonitor(ctx, params.view, config, workflowId);
         if (started) {
-          try {
-            await startOnce(deps.temporal, 'parityMonitor', {
+          await startMonitorWorkflow(
+            deps.temporal,
+            'parityMonitor',
+            {
               taskQueue: deps.mainTaskQueue ?? taskQueues.main,
               workflowId: monitor.workflowId,
               args: [
@@ -127,12 +129,9 @@ export function parityRoutes(deps: RouteDeps): RouteSpec[] {
                   everySeconds: config.everySeconds,
                 },
               ],
-            });
-          } catch (err) {
-            // A row that says running with no workflow behind it would be returned as running forever.
-            await stopParityMonitor(ctx, params.view).catch(() => undefined);
-            throw err;
-          }
+            },
+            () => stopParityMonitor(ctx, params.view),
+          );
         }
         return parityMonitorView(monitor, await latestReport(ctx.db, ctx.projectId, monitor));
       },
