@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { registerDriftCommands } from './drift-commands.ts';
 import { loadCliEnv } from './env.ts';
-import { registerParityCommands } from './parity-commands.ts';
+import { registerFeatureCommands } from './feature-commands.ts';
 import { registerRegistryCommands } from './registry-commands.ts';
 import { registerServingCommands } from './serving-commands.ts';
 import { registerSettingsCommands } from './settings-commands.ts';
@@ -35,7 +35,7 @@ export function buildProgram(
   registerRegistryCommands(program, out);
   registerServingCommands(program, out);
   registerDriftCommands(program, out);
-  registerParityCommands(program, out);
+  registerFeatureCommands(program, out);
   registerSettingsCommands(program, out);
   return program;
 }

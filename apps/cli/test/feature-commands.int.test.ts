@@ -4,7 +4,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectTemporal } from '@shepherd/clients/temporal';
 import { defineFeatureView } from '@shepherd/contracts/features';
 import { getParityMonitor } from '@shepherd/features/parity-monitor';
+import { featureEvent } from '@shepherd/features/produce';
 import { registerFeatureView } from '@shepherd/features/registry';
+import { writeBatch } from '@shepherd/features/store';
 import { ensureProject } from '@shepherd/registry/projects';
 import { createToken } from '@shepherd/registry/tokens';
 import { openTestDatabase } from '@shepherd/testing/database';
@@ -14,11 +16,11 @@ import { buildApp } from '../../api/src/app.ts';
 import { buildProgram } from '../src/program.ts';
 
 /**
- * `shepherd parity` against the real API over HTTP. No worker serves this test's task queue, so
+ * `shepherd features` and `shepherd parity` against the real API over HTTP. No worker serves this test's task queue, so
  * the monitor's workflow waits unstarted until the stop asks Temporal to cancel it; the checks
  * themselves and the cancelled workflow are shown in apps/worker/test/rollout.int.test.ts.
  */
-describe('shepherd parity', { timeout: 60_000 }, () => {
+describe('shepherd features and parity', { timeout: 60_000 }, () => {
   let database: Awaited<ReturnType<typeof openTestDatabase>>;
   let app: ReturnType<typeof buildApp>;
   let temporal: Awaited<ReturnType<typeof connectTemporal>>;
@@ -45,7 +47,7 @@ describe('shepherd parity', { timeout: 60_000 }, () => {
     await app.listen({ host: '127.0.0.1', port: 0 });
     const project = await ensureProject(database.db, slug);
     projectId = project.id;
-    await registerFeatureView(
+    const { registered } = await registerFeatureView(
       { db: database.db, projectId, actor: 'test' },
       defineFeatureView({
         name: 'cards',
@@ -55,6 +57,20 @@ describe('shepherd parity', { timeout: 60_000 }, () => {
         features: [{ name: 'amount', type: 'float' }],
       }),
     );
+    const eventTimeMs = Date.now() - 60_000;
+    await writeBatch(database.db, registered, {
+      topic: registered.view.sourceTopic,
+      partition: 0,
+      events: [
+        {
+          offset: '0',
+          event: featureEvent('card-1', new Date(eventTimeMs), { amount: 42.5 }),
+          eventTimeMs,
+        },
+      ],
+      rejectedOffsets: [],
+      lastOffset: '0',
+    });
     const token = (name: string, role: 'ml-engineer' | 'viewer') =>
       createToken(database.db, { projectId, name, role, createdBy: 'test' }).then((t) => t.token);
     engineer = await token('engineer', 'ml-engineer');
@@ -76,6 +92,25 @@ describe('shepherd parity', { timeout: 60_000 }, () => {
     await buildProgram((text) => lines.push(text)).parseAsync(['node', 'shepherd', ...args]);
     return lines.join('\n');
   }
+
+  it('lists the views and reads an entity from the online store', async () => {
+    const listed = await run(viewer, 'features', 'list');
+    expect(listed).toMatch(/^VIEW\s+VERSION\s+TOPIC/m);
+    // This API has no Kafka to ask for ingestion metrics: said with dashes, not zeros.
+    expect(listed).toMatch(/^cards\s+v1\s+features\.cards\s+1\s+-\s+-\s+-\s+-$/m);
+
+    const got = await run(viewer, 'features', 'get', 'cards', 'card-1', 'card-404');
+    const age = /^card-1: event time \S+, (\d+) s old$/m.exec(got);
+    expect(Number(age?.[1])).toBeGreaterThanOrEqual(59);
+    expect(got).toMatch(/^ {2}amount = 42\.5$/m);
+    expect(got).toMatch(/^card-404: not in the online store$/m);
+    const json = JSON.parse(await run(viewer, '--json', 'features', 'get', 'cards', 'card-1'));
+    expect(json).toMatchObject({
+      view: 'cards',
+      vectors: [{ entityId: 'card-1', found: true, values: { amount: 42.5 } }],
+    });
+    await expect(run(viewer, 'features', 'get', 'nope', 'card-1')).rejects.toThrow(/nope/);
+  });
 
   it('starts a monitor, shows it, and stops it, asking Temporal to cancel its workflow', async () => {
     await expect(run(viewer, 'parity', 'show', 'cards')).rejects.toThrow(/cards has no parity monitor/);

@@ -1,5 +1,10 @@
 import type { Command } from 'commander';
-import type { ParityMonitorView, ParityReport } from '@shepherd/contracts/features';
+import type {
+  FeatureViewSummary,
+  OnlineFeaturesResponse,
+  ParityMonitorView,
+  ParityReport,
+} from '@shepherd/contracts/features';
 import { commandClient, printer, type Out } from './command.ts';
 import { table } from './format.ts';
 
@@ -28,10 +33,59 @@ const describeMonitor = (m: ParityMonitorView) =>
     `  latest report: ${m.latestReport ? describeReport(m.latestReport) : 'none yet'}`,
   ].join('\n');
 
-export function registerParityCommands(program: Command, out: Out): void {
+export function registerFeatureCommands(program: Command, out: Out): void {
   const client = () => commandClient(program);
   const print = printer(out);
   const path = (view: string, rest = '') => `/feature-views/${encodeURIComponent(view)}/${rest}`;
+
+  const features = program.command('features').description('feature views: ingestion, online values');
+  features
+    .command('list')
+    .description('feature views with events ingested, DLQ count, consumer lag and the newest event')
+    .action(async () => {
+      const { api, json } = client();
+      const result = await api.call<{ views: FeatureViewSummary[] }>('GET', '/feature-views');
+      print(json, result, () =>
+        table([
+          ['VIEW', 'VERSION', 'TOPIC', 'FEATURES', 'INGESTED', 'DLQ', 'LAG', 'NEWEST EVENT'],
+          ...result.views.map((v) => [
+            v.name,
+            `v${v.version}`,
+            v.sourceTopic,
+            v.features.length,
+            v.metrics?.eventsIngested ?? '-',
+            v.metrics?.dlqCount ?? '-',
+            v.metrics?.totalLag ?? '-',
+            v.metrics?.lastEventTime ?? '-',
+          ]),
+        ]),
+      );
+    });
+  features
+    .command('get <view> <entity...>')
+    .description("entities' latest feature values from the online store, with their age")
+    .option('--view-version <n>', 'read this version (default: the highest)')
+    .action(async (view: string, entities: string[], o: { viewVersion?: string }) => {
+      const { api, json } = client();
+      const query = new URLSearchParams(entities.map((entity): [string, string] => ['entity', entity]));
+      if (o.viewVersion !== undefined)
+        query.set('version', String(integerOption('view-version', o.viewVersion)));
+      const result = await api.call<OnlineFeaturesResponse>('GET', `${path(view, 'online')}?${query}`);
+      print(json, result, () =>
+        result.vectors
+          .map((v) =>
+            !v.found
+              ? `${v.entityId}: not in the online store`
+              : [
+                  `${v.entityId}: event time ${v.eventTime}, ${Math.round(v.ageSeconds ?? 0)} s old${v.stale ? ' (stale: past the TTL)' : ''}`,
+                  ...Object.entries({ ...v.values, ...v.aggregates }).map(
+                    ([name, value]) => `  ${name} = ${value}`,
+                  ),
+                ].join('\n'),
+          )
+          .join('\n'),
+      );
+    });
 
   const parity = program
     .command('parity')
