@@ -40,6 +40,24 @@ export function projectContext(deps: RouteDeps, principal: Principal, request: F
  * is going joins it, and one after it ended gets what `workflowIdReusePolicy` says. Either way the
  * caller gets the run's handle, not an error: a retried request answers as the first did.
  */
+export async function startOnce(
+  temporal: Client,
+  workflowType: string,
+  options: Pick<WorkflowStartOptions, 'taskQueue' | 'workflowId' | 'workflowIdReusePolicy'> & {
+    args: unknown[];
+  },
+): Promise<WorkflowHandle> {
+  try {
+    return await temporal.workflow.start(workflowType, {
+      ...options,
+      workflowIdConflictPolicy: 'USE_EXISTING',
+    });
+  } catch (err) {
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    return temporal.workflow.getHandle(options.workflowId);
+  }
+}
+
 /**
  * Starts the workflow of a monitor whose row was just written as running. If the start fails,
  * `undo` stops the row again: a running row with no workflow behind it would be returned as
@@ -56,23 +74,5 @@ export async function startMonitorWorkflow(
   } catch (err) {
     await undo().catch(() => undefined);
     throw err;
-  }
-}
-
-export async function startOnce(
-  temporal: Client,
-  workflowType: string,
-  options: Pick<WorkflowStartOptions, 'taskQueue' | 'workflowId' | 'workflowIdReusePolicy'> & {
-    args: unknown[];
-  },
-): Promise<WorkflowHandle> {
-  try {
-    return await temporal.workflow.start(workflowType, {
-      ...options,
-      workflowIdConflictPolicy: 'USE_EXISTING',
-    });
-  } catch (err) {
-    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-    return temporal.workflow.getHandle(options.workflowId);
   }
 }
