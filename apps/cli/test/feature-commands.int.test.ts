@@ -1,54 +1,29 @@
-import { randomUUID } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectTemporal } from '@shepherd/clients/temporal';
 import { defineFeatureView } from '@shepherd/contracts/features';
 import { getParityMonitor } from '@shepherd/features/parity-monitor';
 import { featureEvent } from '@shepherd/features/produce';
 import { registerFeatureView } from '@shepherd/features/registry';
 import { writeBatch } from '@shepherd/features/store';
-import { ensureProject } from '@shepherd/registry/projects';
-import { createToken } from '@shepherd/registry/tokens';
-import { openTestDatabase } from '@shepherd/testing/database';
-import { testEnv } from '@shepherd/testing/env';
-import { quietLogger } from '@shepherd/testing/platform';
-import { buildApp } from '../../api/src/app.ts';
-import { buildProgram } from '../src/program.ts';
+import { cliAgainstApi } from './harness.ts';
 
 /**
- * `shepherd features` and `shepherd parity` against the real API over HTTP. No worker serves this test's task queue, so
- * the monitor's workflow waits unstarted until the stop asks Temporal to cancel it; the checks
- * themselves and the cancelled workflow are shown in apps/worker/test/rollout.int.test.ts.
+ * `shepherd features` and `shepherd parity` against the real API over HTTP. No worker serves this
+ * test's task queues, so the monitor's workflow waits unstarted until the stop asks Temporal to
+ * cancel it; the checks themselves and the cancelled workflow are shown in
+ * apps/worker/test/rollout.int.test.ts.
  */
 describe('shepherd features and parity', { timeout: 60_000 }, () => {
-  let database: Awaited<ReturnType<typeof openTestDatabase>>;
-  let app: ReturnType<typeof buildApp>;
-  let temporal: Awaited<ReturnType<typeof connectTemporal>>;
-  let projectId: string;
+  let cli: Awaited<ReturnType<typeof cliAgainstApi>>;
   let engineer: string;
   let viewer: string;
-  const slug = `cli-parity-${randomUUID().slice(0, 8)}`;
-  const saved = { ...process.env };
+  const run = (token: string, ...args: string[]) => cli.run(token, ...args);
+  const monitorRow = () =>
+    getParityMonitor({ db: cli.database.db, projectId: cli.projectId, actor: 'test' }, 'cards');
 
   beforeAll(async () => {
-    database = await openTestDatabase();
-    const env = testEnv();
-    temporal = await connectTemporal({ address: env.TEMPORAL_ADDRESS, namespace: env.TEMPORAL_NAMESPACE });
-    app = buildApp({
-      logger: quietLogger(),
-      readiness: [],
-      services: {
-        db: database.db,
-        temporal: temporal.client,
-        trainingTaskQueue: `cli-${randomUUID()}`,
-        mainTaskQueue: `cli-parity-${randomUUID()}`,
-      },
-    });
-    await app.listen({ host: '127.0.0.1', port: 0 });
-    const project = await ensureProject(database.db, slug);
-    projectId = project.id;
+    cli = await cliAgainstApi('cli-parity');
     const { registered } = await registerFeatureView(
-      { db: database.db, projectId, actor: 'test' },
+      { db: cli.database.db, projectId: cli.projectId, actor: 'test' },
       defineFeatureView({
         name: 'cards',
         version: 1,
@@ -58,7 +33,7 @@ describe('shepherd features and parity', { timeout: 60_000 }, () => {
       }),
     );
     const eventTimeMs = Date.now() - 60_000;
-    await writeBatch(database.db, registered, {
+    await writeBatch(cli.database.db, registered, {
       topic: registered.view.sourceTopic,
       partition: 0,
       events: [
@@ -71,27 +46,10 @@ describe('shepherd features and parity', { timeout: 60_000 }, () => {
       rejectedOffsets: [],
       lastOffset: '0',
     });
-    const token = (name: string, role: 'ml-engineer' | 'viewer') =>
-      createToken(database.db, { projectId, name, role, createdBy: 'test' }).then((t) => t.token);
-    engineer = await token('engineer', 'ml-engineer');
-    viewer = await token('viewer', 'viewer');
-    process.env.SHEPHERD_API_URL = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
-    process.env.SHEPHERD_PROJECT = slug;
+    engineer = await cli.token('engineer', 'ml-engineer');
+    viewer = await cli.token('viewer', 'viewer');
   });
-
-  afterAll(async () => {
-    process.env = saved;
-    await app?.close();
-    await temporal?.connection.close();
-    await database?.dispose();
-  });
-
-  async function run(token: string, ...args: string[]) {
-    process.env.SHEPHERD_TOKEN = token;
-    const lines: string[] = [];
-    await buildProgram((text) => lines.push(text)).parseAsync(['node', 'shepherd', ...args]);
-    return lines.join('\n');
-  }
+  afterAll(() => cli?.close());
 
   it('lists the views and reads an entity from the online store', async () => {
     const listed = await run(viewer, 'features', 'list');
@@ -119,7 +77,7 @@ describe('shepherd features and parity', { timeout: 60_000 }, () => {
       /^parity monitor of cards: running, every 60 s, 200 entities, alert above 0.01$/m,
     );
     expect(started).toMatch(/latest report: none yet/);
-    const row = await getParityMonitor({ db: database.db, projectId, actor: 'test' }, 'cards');
+    const row = await monitorRow();
     expect(row).toMatchObject({ state: 'running', config: { everySeconds: 60, sampleSize: 200 } });
 
     const shown = JSON.parse(await run(viewer, '--json', 'parity', 'show', 'cards'));
@@ -127,9 +85,11 @@ describe('shepherd features and parity', { timeout: 60_000 }, () => {
 
     expect(await run(engineer, 'parity', 'stop', 'cards')).toMatch(/^parity monitor of cards: stopped/m);
     // The cancel is in the workflow's history (with no worker here, nothing acts on it yet).
-    const history = await temporal.client.workflow.getHandle(row!.workflowId).fetchHistory();
+    const history = await cli.temporal.client.workflow.getHandle(row!.workflowId).fetchHistory();
     expect(history.events?.some((e) => e.workflowExecutionCancelRequestedEventAttributes)).toBe(true);
-    await temporal.client.workflow.getHandle(row!.workflowId).terminate('test over: no worker will run it');
+    await cli.temporal.client.workflow
+      .getHandle(row!.workflowId)
+      .terminate('test over: no worker will run it');
   });
 
   it('names the problem: a bad number, an unknown view, a viewer starting a monitor', async () => {
@@ -139,8 +99,6 @@ describe('shepherd features and parity', { timeout: 60_000 }, () => {
     await expect(run(engineer, 'parity', 'start', 'cards', '--every', '5')).rejects.toThrow(/everySeconds/);
     await expect(run(engineer, 'parity', 'start', 'nope')).rejects.toThrow(/nope/);
     await expect(run(viewer, 'parity', 'start', 'cards')).rejects.toThrow(/forbidden|needs/);
-    expect((await getParityMonitor({ db: database.db, projectId, actor: 'test' }, 'cards'))?.state).toBe(
-      'stopped',
-    );
+    expect((await monitorRow())?.state).toBe('stopped');
   });
 });

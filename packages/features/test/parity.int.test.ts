@@ -1,6 +1,7 @@
 import { and, eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defineFeatureView } from '@shepherd/contracts/features';
+import type { Database } from '@shepherd/db/client';
 import { featureOnlineRows, projects } from '@shepherd/db/schema';
 import { openTestDatabase } from '@shepherd/testing/database';
 import { runParityCheck } from '../src/parity.ts';
@@ -17,6 +18,16 @@ const view = defineFeatureView({
   features: [{ name: 'amount', type: 'float' }],
   aggregates: [{ name: 'n_1h', function: 'count', window: '1h' }],
 });
+
+/** One batch of partition 0, through the ingestion write path. */
+const writeInOrder = (db: Database, registered: RegisteredFeatureView, events: ValidEvent[]) =>
+  writeBatch(db, registered, {
+    topic: view.sourceTopic,
+    partition: 0,
+    events,
+    rejectedOffsets: [],
+    lastOffset: events[events.length - 1]!.offset,
+  });
 
 const entities = Array.from({ length: 40 }, (_, i) => `card-${i}`);
 
@@ -36,13 +47,7 @@ describe('parity check while ingestion writes', () => {
       event: featureEvent(entityId, new Date(eventTimeMs), { amount: offset }),
       eventTimeMs,
     }));
-    return writeBatch(database.db, registered, {
-      topic: view.sourceTopic,
-      partition: 0,
-      events,
-      rejectedOffsets: [],
-      lastOffset: events[events.length - 1]!.offset,
-    });
+    return writeInOrder(database.db, registered, events);
   };
 
   beforeAll(async () => {
@@ -109,13 +114,7 @@ describe('parity sample on a large offline store', () => {
           eventTimeMs,
         };
       });
-      await writeBatch(database.db, registered, {
-        topic: view.sourceTopic,
-        partition: 0,
-        events,
-        rejectedOffsets: [],
-        lastOffset: events[events.length - 1]!.offset,
-      });
+      await writeInOrder(database.db, registered, events);
     }
     await database.db.execute(sql`analyze feature_offline_rows`);
     // The sample below wants 100 entities: at 10 rows each, the store is four times what is read.
