@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Client, WorkflowNotFoundError } from '@temporalio/client';
 import { connectTemporal } from '@shepherd/clients/temporal';
 import { registerFeatureView } from '@shepherd/features/registry';
 import type { RegistryContext } from '@shepherd/registry/context';
@@ -14,16 +15,17 @@ import { quietLogger } from '@shepherd/testing/platform';
 import { buildApp } from '../src/app.ts';
 
 /**
- * A monitor is a row that says it runs plus the workflow that does. When Temporal refuses the
- * start, the row must not stay "running": every later start would return it as it is, and nothing
- * would ever check. No worker serves this test's task queue; the workflows it starts are
- * terminated at the end.
+ * A monitor or a rollout is a row that says it runs plus the workflow that does. When Temporal
+ * refuses the start, the row must not stay "running": a monitor would be returned as it is by every
+ * later start and never check; a rollout would hold its endpoint with nothing to abort. No worker
+ * serves this test's task queues; the workflows it starts are terminated at the end.
  */
-describe('drift and parity monitors when the workflow cannot start', () => {
+describe('monitors and rollouts when the workflow cannot start', () => {
   let database: Awaited<ReturnType<typeof openTestDatabase>>;
   let temporal: Awaited<ReturnType<typeof connectTemporal>>;
   let working: ReturnType<typeof buildApp>;
   let broken: ReturnType<typeof buildApp>;
+  let refusing: ReturnType<typeof buildApp>;
   let token: string;
   const slug = `monitors-${randomUUID().slice(0, 8)}`;
   const started: string[] = [];
@@ -52,6 +54,13 @@ describe('drift and parity monitors when the workflow cannot start', () => {
       requestId: randomUUID(),
     });
     await createEndpoint(ctx, { name: 'fraud-live', model: 'fraud', version: 1 });
+    await registerVersion(ctx, {
+      modelId: model.id,
+      artifactUri: 's3://bucket/fraud/2/model.onnx',
+      artifactSha256: 'b'.repeat(64),
+      state: 'validated',
+      requestId: randomUUID(),
+    });
 
     const connect = () =>
       connectTemporal({ address: env.TEMPORAL_ADDRESS, namespace: env.TEMPORAL_NAMESPACE });
@@ -67,6 +76,16 @@ describe('drift and parity monitors when the workflow cannot start', () => {
     const gone = await connect();
     await gone.connection.close();
     broken = buildApp({ logger: quietLogger(), readiness: [], services: services(gone.client) });
+    // Temporal up, but this start refused (say, a deadline hit): the server has no such workflow.
+    const refusal = async (): Promise<never> => {
+      throw new Error('start refused for the test');
+    };
+    const refusingClient = new Client({
+      connection: temporal.connection,
+      namespace: env.TEMPORAL_NAMESPACE,
+      interceptors: { workflow: [{ start: refusal, startWithDetails: refusal }] },
+    });
+    refusing = buildApp({ logger: quietLogger(), readiness: [], services: services(refusingClient) });
   });
 
   afterAll(async () => {
@@ -78,6 +97,7 @@ describe('drift and parity monitors when the workflow cannot start', () => {
     }
     await working?.close();
     await broken?.close();
+    await refusing?.close();
     await temporal?.connection.close();
     await database?.dispose();
   });
@@ -109,4 +129,45 @@ describe('drift and parity monitors when the workflow cannot start', () => {
       expect(described.status.name).toBe('RUNNING');
     },
   );
+
+  it('rollout: a start Temporal refused fails the rollout, so it does not hold the endpoint', async () => {
+    const first = randomUUID();
+    const refused = await call(refusing, 'POST', '/endpoints/fraud-live/rollouts', {
+      requestId: first,
+      version: 2,
+    });
+    expect(refused.statusCode).toBeGreaterThanOrEqual(500);
+    const listed = (await call(working, 'GET', '/rollouts?endpoint=fraud-live')).json<{
+      rollouts: { id: string; state: string; reasons: string[]; workflowId: string }[];
+    }>().rollouts;
+    expect(listed).toHaveLength(1);
+    expect(listed[0]).toMatchObject({
+      state: 'failed',
+      reasons: [expect.stringMatching(/could not be started/)],
+    });
+
+    // Retried under the same request id: the failed rollout, and no workflow started for it.
+    const retried = await call(working, 'POST', '/endpoints/fraud-live/rollouts', {
+      requestId: first,
+      version: 2,
+    });
+    expect(retried.json()).toMatchObject({ id: listed[0]!.id, state: 'failed' });
+    const again = (await call(working, 'GET', '/rollouts?endpoint=fraud-live')).json<{
+      rollouts: unknown[];
+    }>();
+    expect(again.rollouts).toHaveLength(1);
+    await expect(temporal.client.workflow.getHandle(listed[0]!.workflowId).describe()).rejects.toThrow(
+      WorkflowNotFoundError,
+    );
+
+    // A new request is not refused as "a rollout in progress".
+    const next = await call(working, 'POST', '/endpoints/fraud-live/rollouts', {
+      requestId: randomUUID(),
+      version: 2,
+    });
+    expect(next.statusCode, next.body).toBe(202);
+    const rollout = next.json<{ state: string; workflowId: string }>();
+    started.push(rollout.workflowId);
+    expect(rollout.state).toBe('running');
+  });
 });

@@ -1,6 +1,8 @@
+import { WorkflowNotFoundError } from '@temporalio/client';
 import { z } from 'zod';
 import { slug } from '@shepherd/contracts/registry';
 import {
+  activeRolloutStates,
   createEndpointBody,
   endpointConfig,
   endpointName,
@@ -23,7 +25,13 @@ import {
   getEndpoint,
   listEndpoints,
 } from '@shepherd/registry/endpoints';
-import { getRollout, listRollouts, planRollout, rolloutViews } from '@shepherd/registry/rollouts';
+import {
+  getRollout,
+  listRollouts,
+  planRollout,
+  recordRolloutProgress,
+  rolloutViews,
+} from '@shepherd/registry/rollouts';
 import { sloReport, summarizeStats } from '@shepherd/registry/serving-stats';
 import { assertFourEyes } from '@shepherd/registry/settings';
 import { getVersion } from '@shepherd/registry/versions';
@@ -51,6 +59,25 @@ export function servingRoutes(deps: RouteDeps): RouteSpec[] {
   const oneView = async (ctx: RegistryContext, rollout: Rollout) => (await rolloutViews(ctx, [rollout]))[0]!;
 
   /** A rollout's workflow answers signals only while it runs; a finished one is a conflict, not a 500. */
+  /**
+   * A rollout whose start failed and that Temporal has no workflow for will never run, yet as
+   * `running` it would hold the endpoint (no other rollout, and nothing to abort). It is marked
+   * failed. When Temporal cannot even say (unreachable), it is left: a retry of the same request
+   * starts it.
+   */
+  async function failIfNeverStarted(ctx: RegistryContext, rollout: Rollout, cause: unknown) {
+    try {
+      await deps.temporal.workflow.getHandle(rollout.workflowId).describe();
+    } catch (err) {
+      if (!(err instanceof WorkflowNotFoundError)) return;
+      const why = cause instanceof Error ? cause.message : String(cause);
+      await recordRolloutProgress(ctx, rollout.id, {
+        state: 'failed',
+        reasons: [`its workflow could not be started: ${why}`],
+      });
+    }
+  }
+
   async function signalRollout(
     ctx: RegistryContext,
     id: string,
@@ -192,12 +219,20 @@ export function servingRoutes(deps: RouteDeps): RouteSpec[] {
           thresholds: body.thresholds,
           labels: body.labels,
         });
-        await startOnce(deps.temporal, 'canaryRollout', {
-          taskQueue: mainQueue,
-          workflowId: input.workflowId,
-          args: [input],
-          workflowIdReusePolicy: 'REJECT_DUPLICATE',
-        });
+        // A retried request whose rollout already ended (it may never have had a workflow, see
+        // below) answers with it: starting a workflow now would move traffic for a finished rollout.
+        if (!activeRolloutStates.includes(rollout.state)) return oneView(ctx, rollout);
+        try {
+          await startOnce(deps.temporal, 'canaryRollout', {
+            taskQueue: mainQueue,
+            workflowId: input.workflowId,
+            args: [input],
+            workflowIdReusePolicy: 'REJECT_DUPLICATE',
+          });
+        } catch (err) {
+          await failIfNeverStarted(ctx, rollout, err);
+          throw err;
+        }
         return oneView(ctx, await getRollout(ctx, rollout.id));
       },
     }),
