@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
-import type {
-  FeatureViewSummary,
-  OnlineFeaturesResponse,
-  ParityMonitorView,
-  ParityReport,
+import {
+  parityFieldsSummary,
+  type FeatureViewSummary,
+  type OnlineFeaturesResponse,
+  type ParityMonitorView,
+  type ParityReport,
 } from '@shepherd/contracts/features';
 import { commandClient, printer, type Out } from './command.ts';
 import { table } from './format.ts';
@@ -15,10 +16,7 @@ export function integerOption(name: string, text: string): number {
 }
 
 const describeReport = (r: ParityReport) => {
-  const fields = Object.entries(r.byField)
-    .sort(([, a], [, b]) => b - a)
-    .map(([field, count]) => `${field} ${count}`)
-    .join(', ');
+  const fields = parityFieldsSummary(r.byField);
   return (
     `${r.view} v${r.version} at ${r.checkedAt}: ${r.mismatchedEntities} of ${r.sampled} sampled entities differ` +
     ` (${(r.mismatchRate * 100).toFixed(1)} %)${fields ? `; by field: ${fields}` : ''}`

@@ -441,6 +441,14 @@ export const parityReport = z.object({
 });
 export type ParityReport = z.infer<typeof parityReport>;
 
+/** A report's mismatches per field, most first: `amount 12, event_time 3` (the first `limit`). */
+export const parityFieldsSummary = (byField: ParityReport['byField'], limit = Infinity): string =>
+  Object.entries(byField)
+    .sort(([, a], [, b]) => b - a)
+    .slice(0, limit)
+    .map(([field, count]) => `${field} ${count}`)
+    .join(', ');
+
 /**
  * A recurring parity check of one view (POST …/feature-views/{view}/parity-monitor). The default
  * interval keeps a report well inside the hour a canary analysis trusts one for.

@@ -28,8 +28,7 @@ const relativeTolerance = 1e-9;
 /**
  * Compares the online store with the offline store as of `now` for a random sample of the view's
  * entities (drawn from both stores, so an entity missing on one side is found too; see
- * `sampleEntities`). Offline as of
- * now is the latest offline row by event time (ties: later Kafka position), with the window
+ * `sampleEntities`). Offline as of now is the latest offline row by event time (ties: later Kafka position), with the window
  * aggregates recomputed from the offline rows as of that row's time — what the online row must
  * hold, late events included. Every differing field is a mismatch: `presence` when one side has
  * no row, `event_time`, each feature and each aggregate.
@@ -128,14 +127,14 @@ export async function runParityCheck(
   return { ...report, id: stored!.id };
 }
 
-/** Offline rows read, per entity sampled, when looking for entities only the offline store has. */
-const offlinePagesPerSample = 10;
+/** Offline rows read per wanted entity when looking for entities only the offline store has. */
+const offlineRowsPerEntity = 10;
 
 /**
  * Up to `size` random entities of the view: drawn from the online store (one row per entity, so
  * bounded by the entity count), plus entities that only the offline store has (an online row lost
  * or never written). Those are looked for in a random sample of the offline store's pages, sized
- * for about `offlinePagesPerSample` rows per wanted entity: the offline store only grows, and a
+ * for about `offlineRowsPerEntity` rows per wanted entity: the offline store only grows, and a
  * distinct over all of it grew with it (0.73 of a 1.1 s check on 1M rows). A store small enough
  * for that sample to cover it is read whole, so every such entity is found.
  */
@@ -151,7 +150,7 @@ async function sampleEntities(
     ),
   );
   const rows = Number(stats?.rows ?? 0);
-  const percent = rows <= size * offlinePagesPerSample ? 100 : (100 * size * offlinePagesPerSample) / rows;
+  const percent = rows <= size * offlineRowsPerEntity ? 100 : (100 * size * offlineRowsPerEntity) / rows;
   return rowsOf<{ entity_id: string }>(
     await tx.execute(sql`
       with online as (

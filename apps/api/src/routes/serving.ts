@@ -58,7 +58,6 @@ export function servingRoutes(deps: RouteDeps): RouteSpec[] {
   const mainQueue = deps.mainTaskQueue ?? taskQueues.main;
   const oneView = async (ctx: RegistryContext, rollout: Rollout) => (await rolloutViews(ctx, [rollout]))[0]!;
 
-  /** A rollout's workflow answers signals only while it runs; a finished one is a conflict, not a 500. */
   /**
    * A rollout whose start failed and that Temporal has no workflow for will never run, yet as
    * `running` it would hold the endpoint (no other rollout, and nothing to abort). It is marked
@@ -78,6 +77,7 @@ export function servingRoutes(deps: RouteDeps): RouteSpec[] {
     }
   }
 
+  /** A rollout's workflow answers signals only while it runs; a finished one is a conflict, not a 500. */
   async function signalRollout(
     ctx: RegistryContext,
     id: string,

@@ -62,7 +62,7 @@ function ParityPanel({ view }: { view: FeatureViewSummary }) {
   const [running, setRunning] = useState(false);
   const [runError, setRunError] = useState<unknown>(undefined);
   const notAllowed = denied(api.session.role, 'write');
-  const act = (action: () => Promise<unknown>) => async () => {
+  const act = async (action: () => Promise<unknown>) => {
     setRunning(true);
     setRunError(undefined);
     try {
@@ -74,6 +74,17 @@ function ParityPanel({ view }: { view: FeatureViewSummary }) {
       setRunning(false);
     }
   };
+  /** A button for a write action of this panel: one at a time, refused to read-only roles. */
+  const actionButton = (label: string, action: () => Promise<unknown>) => (
+    <button
+      type="button"
+      onClick={() => void act(action)}
+      disabled={running || notAllowed !== undefined}
+      title={notAllowed}
+    >
+      {label}
+    </button>
+  );
   const titleId = `parity-${view.name}-${view.version}`;
   return (
     <section className="card" aria-labelledby={titleId} data-testid="parity-report">
@@ -84,14 +95,9 @@ function ParityPanel({ view }: { view: FeatureViewSummary }) {
           (data.data.alert ? <Badge tone="bad">failing</Badge> : <Badge tone="good">passing</Badge>)}
       </h2>
       <p>
-        <button
-          type="button"
-          onClick={() => void act(() => api.runParityCheck(view.name, view.version))()}
-          disabled={running || notAllowed !== undefined}
-          title={notAllowed}
-        >
-          {running ? 'Checking…' : 'Run parity check'}
-        </button>
+        {actionButton(running ? 'Checking…' : 'Run parity check', () =>
+          api.runParityCheck(view.name, view.version),
+        )}
         {runError !== undefined && (
           <span className="state-error" role="alert">
             {' '}
@@ -105,27 +111,15 @@ function ParityPanel({ view }: { view: FeatureViewSummary }) {
             <>
               Monitor: a check every {formatDuration(data.data.monitor.config.everySeconds)}, started by{' '}
               {data.data.monitor.startedBy}.{' '}
-              <button
-                type="button"
-                onClick={() => void act(() => api.stopParityMonitor(view.name))()}
-                disabled={running || notAllowed !== undefined}
-                title={notAllowed}
-              >
-                Stop monitor
-              </button>
+              {actionButton('Stop monitor', () => api.stopParityMonitor(view.name))}
             </>
           ) : (
             <>
               No monitor: checks run only when asked, and canary analyses skip parity once the last report is
               an hour old.{' '}
-              <button
-                type="button"
-                onClick={() => void act(() => api.startParityMonitor(view.name, monitorEverySeconds))()}
-                disabled={running || notAllowed !== undefined}
-                title={notAllowed}
-              >
-                Check every {formatDuration(monitorEverySeconds)}
-              </button>
+              {actionButton(`Check every ${formatDuration(monitorEverySeconds)}`, () =>
+                api.startParityMonitor(view.name, monitorEverySeconds),
+              )}
             </>
           )}
         </p>

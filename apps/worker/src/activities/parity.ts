@@ -1,4 +1,4 @@
-import type { ParityReport } from '@shepherd/contracts/features';
+import { parityFieldsSummary, type ParityReport } from '@shepherd/contracts/features';
 import { parityMonitorRuns } from '@shepherd/features/parity-monitor';
 import { runParityCheck } from '@shepherd/features/parity';
 import { raiseAlert, resolveByDedupKey } from '@shepherd/registry/alerts';
@@ -30,11 +30,7 @@ export function parityActivities(deps: ActivityDeps) {
     });
     const dedupKey = `parity:${report.view}@${report.version}`;
     if (report.mismatchRate > input.maxMismatchRate) {
-      const fields = Object.entries(report.byField)
-        .sort(([, a], [, b]) => b - a)
-        .slice(0, 5)
-        .map(([field, count]) => `${field} ${count}`)
-        .join(', ');
+      const fields = parityFieldsSummary(report.byField, 5);
       await raiseAlert(ctx, {
         source: 'parity',
         kind: 'parity',
